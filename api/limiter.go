@@ -1,0 +1,62 @@
+package api
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter is a set of token buckets by key (a client address, a username).
+// Idle buckets are forgotten so the map stays small.
+type limiter struct {
+	limit rate.Limit
+	burst int
+
+	mu      sync.Mutex // guards buckets and swept
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(limit rate.Limit, burst int) *limiter {
+	return &limiter{limit: limit, burst: burst, buckets: make(map[string]*bucket)}
+}
+
+// allow takes a token for key; when none is left it returns false and how
+// long to wait.
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > time.Minute {
+		l.sweepLocked(now)
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// sweepLocked drops buckets idle long enough to have refilled.
+func (l *limiter) sweepLocked(now time.Time) {
+	full := time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) > full {
+			delete(l.buckets, k)
+		}
+	}
+	l.swept = now
+}

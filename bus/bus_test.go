@@ -1,0 +1,31 @@
+package bus_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleychat/parley/bus"
+	"github.com/parleychat/parley/chat"
+)
+
+func TestPublishSubscribe(t *testing.T) {
+	b := bus.New()
+	var got1, got2 []string
+	cancel1 := b.Subscribe(func(n chat.Notice) { got1 = append(got1, string(n.Frame)) })
+	b.Subscribe(func(n chat.Notice) { got2 = append(got2, string(n.Frame)) })
+	ctx := context.Background()
+	if err := b.Publish(ctx, chat.Notice{Frame: []byte("1")}, chat.Notice{Frame: []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel1()
+	cancel1() // a second cancel is harmless
+	if err := b.Publish(ctx, chat.Notice{Frame: []byte("3")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got1) != 2 || got1[0] != "1" || got1[1] != "2" {
+		t.Fatalf("cancelled subscriber: got %v, want [1 2]", got1)
+	}
+	if len(got2) != 3 || got2[2] != "3" {
+		t.Fatalf("subscriber: got %v, want [1 2 3]", got2)
+	}
+}

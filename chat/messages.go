@@ -1,0 +1,297 @@
+package chat
+
+import (
+	"context"
+	"math"
+)
+
+// ReadMarker is the data of an EventConversationRead event and the answer to
+// MarkRead.
+type ReadMarker struct {
+	ConversationID int64 `json:"conversation_id"`
+	LastReadSeq    int64 `json:"last_read_seq"`
+}
+
+// Send stores a text message from userID in the conversation and delivers it
+// to every member's live connections (the sender's other tabs included).
+// It returns the message and whether it was stored now (false when the same
+// clientID was already used: the stored message is returned and nothing is
+// stored twice).
+//
+// Errors: EINVALID (client id, UTF-8), EEMPTY, ETOOLONG for bad input;
+// ENOTFOUND if the conversation does not exist or the caller is not a member;
+// ENOTFRIEND if the members of a direct conversation are no longer friends.
+func (s *Service) Send(ctx context.Context, userID, conversationID int64, clientID, body string) (*Message, bool, error) {
+	if err := checkClientID(clientID); err != nil {
+		return nil, false, err
+	}
+	if err := checkBody(body); err != nil {
+		return nil, false, err
+	}
+	var msg *Message
+	var created bool
+	err := s.update(ctx, func(tx Tx, out *outbox) error {
+		msg, created = nil, false
+		if _, err := s.memberOf(ctx, tx, conversationID, userID); err != nil {
+			return err
+		}
+		if prior, err := tx.MessageByClientID(ctx, conversationID, userID, clientID); err == nil {
+			msg = prior
+			return nil
+		} else if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		conv, err := tx.ConversationByID(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		members, err := tx.ConversationMembers(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		if err := s.maySendLocked(ctx, tx, conv, userID, members); err != nil {
+			return err
+		}
+		m := &Message{ConversationID: conversationID, SenderID: userID, ClientID: clientID, Kind: MessageText, Body: body, CreatedAt: s.now()}
+		if err := tx.AppendMessage(ctx, m); err != nil {
+			return err
+		}
+		// What one writes one has read.
+		if _, err := tx.SetLastRead(ctx, conversationID, userID, m.Seq); err != nil {
+			return err
+		}
+		msg, created = m, true
+		return out.message(m, members)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return msg, created, nil
+}
+
+// maySendLocked decides whether userID may send to conv now, on every path
+// (WebSocket, HTTP, uploads).
+func (s *Service) maySendLocked(ctx context.Context, tx ReadTx, conv *Conversation, userID int64, members []int64) error {
+	switch conv.Kind {
+	case KindDirect:
+		peer := peerOf(members, userID)
+		if _, err := tx.Friendship(ctx, userID, peer); ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFRIEND, "you can only send messages to friends")
+		} else if err != nil {
+			return err
+		}
+		return s.notBlockedLocked(ctx, tx, peer, userID)
+	case KindTemp:
+		_, err := s.tempAllowedLocked(ctx, tx, conv.GroupID, userID, peerOf(members, userID))
+		return err
+	case KindGroup:
+		m, err := tx.GroupMember(ctx, conv.GroupID, userID)
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no such conversation")
+		} else if err != nil {
+			return err
+		}
+		now := s.now()
+		if m.MutedAt(now) {
+			e := Errorf(EMUTED, "you are muted in this group")
+			if !m.MutedUntil.Equal(MuteForever) {
+				e.Until = m.MutedUntil
+			}
+			return e
+		}
+		if !m.Role.IsAdmin() {
+			g, err := tx.GroupByID(ctx, conv.GroupID)
+			if err != nil {
+				return err
+			}
+			if g.MuteAll {
+				return Errorf(EMUTED, "only the owner and admins may speak while everyone is muted")
+			}
+		}
+		return nil
+	default:
+		return Errorf(EFORBIDDEN, "you cannot send to this conversation")
+	}
+}
+
+func peerOf(members []int64, userID int64) int64 {
+	for _, m := range members {
+		if m != userID {
+			return m
+		}
+	}
+	return userID
+}
+
+// memberOf returns the caller's membership; a conversation the caller is not
+// in is reported as ENOTFOUND, exactly like one that does not exist.
+func (s *Service) memberOf(ctx context.Context, tx ReadTx, conversationID, userID int64) (*Membership, error) {
+	m, err := tx.Membership(ctx, conversationID, userID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "no such conversation")
+	}
+	return m, err
+}
+
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(limit, MaxPageSize)
+}
+
+// History returns up to limit messages before the sequence number before
+// (0: the newest), ascending, and whether older ones exist. ENOTFOUND unless
+// the caller is a member.
+func (s *Service) History(ctx context.Context, userID, conversationID, before int64, limit int) ([]Message, bool, error) {
+	if before < 0 {
+		return nil, false, Errorf(EINVALID, "before must not be negative")
+	}
+	if before == 0 {
+		before = math.MaxInt64
+	}
+	var msgs []Message
+	var from int64
+	err := s.view(ctx, func(tx ReadTx) error {
+		m, err := s.memberOf(ctx, tx, conversationID, userID)
+		if err != nil {
+			return err
+		}
+		from = max(m.FromSeq, 1)
+		msgs, err = tx.MessagesBefore(ctx, conversationID, before, pageSize(limit))
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	// A member who joined later sees nothing from before they joined.
+	for len(msgs) > 0 && msgs[0].Seq < from {
+		msgs = msgs[1:]
+	}
+	hasMore := len(msgs) > 0 && msgs[0].Seq > from
+	return msgs, hasMore, nil
+}
+
+// MessagesAfter returns up to limit messages after the sequence number after,
+// ascending, and whether more follow: what a client that saw up to after has
+// missed. ENOTFOUND unless the caller is a member.
+func (s *Service) MessagesAfter(ctx context.Context, userID, conversationID, after int64, limit int) ([]Message, bool, error) {
+	if after < 0 {
+		return nil, false, Errorf(EINVALID, "after must not be negative")
+	}
+	var msgs []Message
+	var last int64
+	err := s.view(ctx, func(tx ReadTx) error {
+		m, err := s.memberOf(ctx, tx, conversationID, userID)
+		if err != nil {
+			return err
+		}
+		conv, err := tx.ConversationByID(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		last = conv.LastSeq
+		msgs, err = tx.MessagesAfter(ctx, conversationID, max(after, m.FromSeq-1), pageSize(limit))
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	hasMore := len(msgs) > 0 && msgs[len(msgs)-1].Seq < last
+	return msgs, hasMore, nil
+}
+
+// MarkRead moves the caller's read marker forward to seq (clamped to the
+// newest message) and tells the caller's other tabs, so unread badges agree
+// everywhere. A marker never moves back.
+func (s *Service) MarkRead(ctx context.Context, userID, conversationID, seq int64) (*ReadMarker, error) {
+	if seq < 0 {
+		return nil, Errorf(EINVALID, "seq must not be negative")
+	}
+	var marker *ReadMarker
+	err := s.update(ctx, func(tx Tx, out *outbox) error {
+		m, err := s.memberOf(ctx, tx, conversationID, userID)
+		if err != nil {
+			return err
+		}
+		conv, err := tx.ConversationByID(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		seq := min(seq, conv.LastSeq)
+		marker = &ReadMarker{ConversationID: conversationID, LastReadSeq: m.LastReadSeq}
+		if seq <= m.LastReadSeq {
+			return nil
+		}
+		if marker.LastReadSeq, err = tx.SetLastRead(ctx, conversationID, userID, seq); err != nil {
+			return err
+		}
+		if err := s.receiptLocked(ctx, tx, out, conv, userID, m.DeliveredSeq, marker.LastReadSeq); err != nil {
+			return err
+		}
+		return out.event(ctx, tx, userID, EventConversationRead, marker, s.now())
+	})
+	return marker, err
+}
+
+// Conversations returns the user's conversation list, newest activity first,
+// with CanSend filled in.
+func (s *Service) Conversations(ctx context.Context, userID int64) ([]ConversationSummary, error) {
+	var list []ConversationSummary
+	err := s.view(ctx, func(tx ReadTx) error {
+		var err error
+		if list, err = tx.Conversations(ctx, userID); err != nil {
+			return err
+		}
+		for i := range list {
+			c := &list[i]
+			members := []int64{userID}
+			if c.Peer != nil {
+				members = append(members, c.Peer.ID)
+			}
+			err := s.maySendLocked(ctx, tx, &c.Conversation, userID, members)
+			c.CanSend = err == nil
+			if err != nil && ErrorCode(err) == EINTERNAL {
+				return err
+			}
+		}
+		return nil
+	})
+	return list, err
+}
+
+// Conversation returns one summary of the user's; ENOTFOUND unless a member.
+func (s *Service) Conversation(ctx context.Context, userID, conversationID int64) (*ConversationSummary, error) {
+	list, err := s.Conversations(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ID == conversationID {
+			return &list[i], nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "no such conversation")
+}
+
+// EventsAfter returns up to limit of the user's events after seq, and the
+// user's newest event seq.
+func (s *Service) EventsAfter(ctx context.Context, userID, after int64, limit int) ([]Event, int64, error) {
+	if after < 0 {
+		return nil, 0, Errorf(EINVALID, "after must not be negative")
+	}
+	if limit <= 0 || limit > MaxEventsPage {
+		limit = MaxEventsPage
+	}
+	var events []Event
+	var last int64
+	err := s.view(ctx, func(tx ReadTx) error {
+		var err error
+		if events, err = tx.EventsAfter(ctx, userID, after, limit); err != nil {
+			return err
+		}
+		last, err = tx.LastEventSeq(ctx, userID)
+		return err
+	})
+	return events, last, err
+}

@@ -1,0 +1,122 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Service holds the rules. Every method authorises the caller (the userID
+// argument, already authenticated by the transport), validates input, changes
+// the Store in one transaction, and publishes what changed on the Bus after
+// the commit. Whatever the transport, the same method enforces the same rule.
+type Service struct {
+	Store  Store
+	Bus    Bus
+	Hasher PasswordHasher
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+	Log *slog.Logger
+	// MaxMemberLimit caps the member limit of groups (0: chat.MaxMemberLimit).
+	MaxMemberLimit int
+	// Media holds the blob store, picture processor and limits of attachments.
+	Media MediaConfig
+	// NodeID names this node in the store's presence rows; NewService picks
+	// a random one. Two running nodes must not share one.
+	NodeID string
+	// NodeTimeout is how long a node may go without a heartbeat before the
+	// others take it for dead and its users for offline (0:
+	// DefaultNodeTimeout). See presence.go.
+	NodeTimeout time.Duration
+
+	presence presenceState
+
+	// dummyHash is verified against when a login names an unknown user, so
+	// that unknown users and wrong passwords take similar time.
+	dummyHash string
+}
+
+// NewService returns a Service with the real clock.
+func NewService(store Store, bus Bus, hasher PasswordHasher, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	dummy, err := hasher.Hash("parley-timing-equaliser")
+	if err != nil {
+		return nil, fmt.Errorf("chat: hashing the timing equaliser: %w", err)
+	}
+	return &Service{Store: store, Bus: bus, Hasher: hasher, Now: time.Now, Log: log, dummyHash: dummy, NodeID: "node-" + randomID()}, nil
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// outbox collects the notices of one transaction; they are published only
+// after it commits, so nobody hears of a change that was rolled back.
+type outbox struct {
+	notices []Notice
+}
+
+// event appends an event to the user's log within tx and queues its frame.
+func (o *outbox) event(ctx context.Context, tx Tx, userID int64, typ string, data any, at time.Time) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("chat: encoding %s event: %w", typ, err)
+	}
+	ev, err := tx.AppendEvent(ctx, userID, typ, raw, at)
+	if err != nil {
+		return err
+	}
+	frame, err := json.Marshal(FrameEvent{Type: FrameTypeEvent, Event: ev})
+	if err != nil {
+		return fmt.Errorf("chat: encoding event frame: %w", err)
+	}
+	o.notices = append(o.notices, Notice{To: []int64{userID}, Frame: frame, EventSeq: ev.Seq})
+	return nil
+}
+
+// message queues the frame of a new message for the given members.
+func (o *outbox) message(m *Message, members []int64) error {
+	frame, err := json.Marshal(FrameMessage{Type: FrameTypeMessage, Message: m})
+	if err != nil {
+		return fmt.Errorf("chat: encoding message frame: %w", err)
+	}
+	o.notices = append(o.notices, Notice{To: members, Frame: frame, ConversationID: m.ConversationID, MessageSeq: m.Seq})
+	return nil
+}
+
+// ephemeral queues a frame that is not stored (typing, receipts, presence):
+// a client that misses it loses nothing it cannot read back.
+func (o *outbox) ephemeral(to []int64, frame any) error {
+	raw, err := json.Marshal(frame)
+	if err != nil {
+		return fmt.Errorf("chat: encoding frame: %w", err)
+	}
+	o.notices = append(o.notices, Notice{To: to, Frame: raw})
+	return nil
+}
+
+// update runs fn in a write transaction and, once it has committed,
+// publishes the notices fn queued. A failed publish is logged, not returned:
+// the change is durable and clients repair the gap by resuming.
+func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
+	var out outbox
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		out.notices = out.notices[:0]
+		return fn(tx, &out)
+	})
+	if err != nil {
+		return err
+	}
+	if len(out.notices) > 0 && s.Bus != nil {
+		if err := s.Bus.Publish(context.WithoutCancel(ctx), out.notices...); err != nil {
+			s.Log.Warn("publish after commit failed; clients will catch up on resume", "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) view(ctx context.Context, fn func(tx ReadTx) error) error {
+	return s.Store.View(ctx, fn)
+}

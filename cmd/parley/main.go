@@ -1,0 +1,157 @@
+// Command parley runs a Parley chat server. With no flags it serves on :8080
+// with its data in ./data. Every flag has a PARLEY_* environment variable
+// (the flag wins).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleychat/parley/app"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	addr := fs.String("addr", env("PARLEY_ADDR", ":8080"), "listen address (PARLEY_ADDR)")
+	data := fs.String("data", env("PARLEY_DATA", "./data"), "data directory (PARLEY_DATA)")
+	db := fs.String("db", env("PARLEY_DB", ""), "database: empty for SQLite in the data directory, sqlite:PATH, or postgres://USER:PASSWORD@HOST:5432/DB shared by several nodes (PARLEY_DB)")
+	busURL := fs.String("bus", env("PARLEY_BUS", ""), "fan-out between nodes: empty for one node, or nats://HOST:4222 (comma-separated for a NATS cluster) (PARLEY_BUS)")
+	blobs := fs.String("blobs", env("PARLEY_BLOBS", ""), "attachments: empty for DATA/blobs, dir:PATH (a folder, shared or not), or s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (PARLEY_BLOBS)")
+	nodeTimeout := fs.Duration("node-timeout", envDuration("PARLEY_NODE_TIMEOUT", 30*time.Second), "how long a node may miss heartbeats before the others take its users for offline (PARLEY_NODE_TIMEOUT)")
+	proxies := fs.String("trusted-proxies", env("PARLEY_TRUSTED_PROXIES", ""), "addresses or CIDR ranges of the reverse proxies in front, whose X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated (PARLEY_TRUSTED_PROXIES)")
+	origins := fs.String("origins", env("PARLEY_ORIGINS", ""), "extra allowed Origin hosts, comma-separated (PARLEY_ORIGINS)")
+	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	logJSON := fs.Bool("log-json", env("PARLEY_LOG_JSON", "") == "1", "log as JSON lines (PARLEY_LOG_JSON=1)")
+	pprofAddr := fs.String("pprof", env("PARLEY_PPROF", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060; off when empty (PARLEY_PPROF)")
+	maxImage := fs.Int64("max-image-mib", envInt("PARLEY_MAX_IMAGE_MIB", 20), "largest picture upload, in MiB (PARLEY_MAX_IMAGE_MIB)")
+	maxFile := fs.Int64("max-file-mib", envInt("PARLEY_MAX_FILE_MIB", 1024), "largest file upload, in MiB (PARLEY_MAX_FILE_MIB)")
+	maxPixels := fs.Int64("max-image-mpx", envInt("PARLEY_MAX_IMAGE_MPX", 40), "most pixels of a picture, in millions, read before decoding (PARLEY_MAX_IMAGE_MPX)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("bad -log-level %q", *logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if *logJSON {
+		handler = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	log := slog.New(handler)
+	slog.SetDefault(log)
+
+	cfg := app.Config{Addr: *addr, DataDir: *data, DB: *db, Bus: *busURL, Blobs: *blobs, NodeTimeout: *nodeTimeout}
+	if *nodeTimeout < 3*time.Second {
+		return fmt.Errorf("-node-timeout (PARLEY_NODE_TIMEOUT) must be at least 3s: a node beats three times per timeout")
+	}
+	if *maxImage <= 0 || *maxFile <= 0 || *maxPixels <= 0 {
+		return fmt.Errorf("-max-image-mib, -max-file-mib and -max-image-mpx (and their PARLEY_ variables) must be positive integers")
+	}
+	cfg.MaxImageBytes, cfg.MaxFileBytes, cfg.MaxImagePixels = *maxImage<<20, *maxFile<<20, *maxPixels*1_000_000
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("bad -trusted-proxies entry %q: want an address or a CIDR range", p)
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		cfg.API.TrustedProxies = append(cfg.API.TrustedProxies, prefix.Masked())
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.Origins = append(cfg.Origins, o)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *pprofAddr != "" {
+		stopProfiling, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiling()
+	}
+	m := &app.Main{Config: cfg, Log: log}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return m.Close()
+}
+
+// servePprof serves the runtime profiles on their own listener, never on the
+// public one: profiles reveal internals and cost CPU, so they are off by
+// default and meant for a loopback or otherwise private address.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("pprof is serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
+}
+
+// envInt reads an integer variable; a malformed one reads as -1, which the
+// checks after parsing refuse.
+func envInt(key string, def int64) int64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		return -1
+	}
+	return def
+}
+
+// envDuration reads a duration variable; a malformed one reads as -1,
+// which the checks after parsing refuse.
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(key); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		return -1
+	}
+	return def
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}

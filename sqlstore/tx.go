@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/chat"
+)
+
+var (
+	_ chat.ReadTx = (*readTx)(nil)
+	_ chat.Tx     = (*writeTx)(nil)
+)
+
+// runner runs statements: a *sql.Tx for View, the writer's connection (with
+// its statement cache) for Update.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readTx implements chat.ReadTx. View hands it out as is; Update hands out a
+// writeTx, which embeds one.
+type readTx struct {
+	tx runner
+	// detach runs statements without the caller's cancellation (a write
+	// transaction is shared by a batch; see runBatch). The caller's context
+	// is still checked before each statement.
+	detach bool
+	// done is set when the function that received the transaction returns:
+	// a leaked Tx must not write into another caller's savepoint.
+	done atomic.Bool
+	// isRace, when set (a write transaction on PostgreSQL), tells the errors
+	// by which the transaction lost a race with another writer; race keeps
+	// the first, whatever the function that received it made of it, so that
+	// the writer runs the batch again.
+	isRace func(error) bool
+	race   atomic.Pointer[error]
+}
+
+// writeTx implements chat.Tx.
+type writeTx struct {
+	readTx
+}
+
+var errTxDone = errors.New("sqlstore: transaction used after its function returned")
+
+// stmtContext is the context to run one statement with, or why not to run it.
+func (t *readTx) stmtContext(ctx context.Context) (context.Context, error) {
+	if t.done.Load() {
+		return nil, errTxDone
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if t.detach {
+		return context.WithoutCancel(ctx), nil
+	}
+	return ctx, nil
+}
+
+// note records err if it is a lost race (see isRace) and returns it.
+func (t *readTx) note(err error) error {
+	if err != nil && t.isRace != nil && t.isRace(err) {
+		t.race.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+func (t *readTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, err := t.stmtContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	return res, t.note(err)
+}
+
+func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, err := t.stmtContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	return rows, t.note(err)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+type errScanner struct{ err error }
+
+func (e errScanner) Scan(...any) error { return e.err }
+
+// notingRow is a *sql.Row whose error, which comes out of Scan, is noted.
+type notingRow struct {
+	row *sql.Row
+	t   *readTx
+}
+
+func (r notingRow) Scan(dest ...any) error { return r.t.note(r.row.Scan(dest...)) }
+
+func (t *readTx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	ctx, err := t.stmtContext(ctx)
+	if err != nil {
+		return errScanner{err}
+	}
+	row := t.tx.QueryRowContext(ctx, query, args...)
+	if t.isRace == nil {
+		return row
+	}
+	return notingRow{row, t}
+}
+
+// queryAll runs query and calls scan for each row.
+func (t *readTx) queryAll(ctx context.Context, scan func(scanner) error, query string, args ...any) error {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return t.note(rows.Err())
+}
+
+// timeToDB and timeFromDB define how times are stored: microseconds since
+// the epoch, read back in UTC.
+func timeToDB(t time.Time) int64 { return t.UnixMicro() }
+
+func timeFromDB(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// storedTime is t as a later read will return it.
+func storedTime(t time.Time) time.Time { return timeFromDB(timeToDB(t)) }
+
+func notFound(what string) error {
+	return chat.Errorf(chat.ENOTFOUND, "%s not found", what)
+}
+
+// orNotFound turns sql.ErrNoRows into ENOTFOUND for what, and wraps any
+// other error with op for the log.
+func orNotFound(err error, what, op string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(what)
+	}
+	return wrap(err, op)
+}
+
+// wrap adds the operation to an unexpected error; nil and *chat.Error pass
+// through unchanged.
+func wrap(err error, op string) error {
+	var ce *chat.Error
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}

@@ -1,0 +1,402 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/chat"
+)
+
+// maxBatch bounds how many Update functions share one commit: enough to
+// amortise the fsync under load, few enough that one batch's latency stays
+// small and a failed commit fails few callers.
+const maxBatch = 128
+
+// The life of a writeReq. The writer moves it from queued to taken before
+// running fn; a caller whose context ends first moves it to abandoned, and
+// the writer skips it. Exactly one of the two moves succeeds, so a caller
+// reports its context error only when fn never ran.
+const (
+	reqQueued int32 = iota
+	reqTaken
+	reqAbandoned
+)
+
+type writeReq struct {
+	ctx   context.Context
+	fn    func(chat.Tx) error
+	state atomic.Int32
+	done  chan error // buffered: the writer never waits for the caller
+}
+
+// Update runs fn in a read-write transaction, possibly in the same commit as
+// other Update calls (see the package doc). It returns fn's error as is, or
+// the commit's error, and returns nil only once the commit is durable. If ctx
+// ends while the call is still queued, Update returns ctx.Err() and fn never
+// runs; once fn has started, Update waits for the real outcome.
+//
+// fn must not call Update or Close (deadlock), must not keep the Tx after it
+// returns, and is run in the writer goroutine. A panic in fn is recovered:
+// fn's changes are rolled back and the panic is returned as an error. On
+// PostgreSQL fn runs again when its batch lost a race with another node's:
+// it must not carry state from one run to the next.
+func (db *DB) Update(ctx context.Context, fn func(chat.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	db.inflight.Add(1)
+	db.mu.Unlock()
+	defer db.inflight.Done()
+
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.queue <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return ctx.Err()
+		}
+		// fn is running or ran: its statements see the cancelled context
+		// and fail fast, and the caller learns what actually happened.
+		return <-r.done
+	}
+}
+
+// writer is the state of the writer goroutine, which alone uses it.
+type writer struct {
+	db *DB
+	// conn is the write pool's one connection, held across batches so that
+	// its prepared statements survive; nil after a failure, to be taken
+	// afresh by the next batch.
+	conn *stmtConn
+}
+
+// runWriter takes whatever is queued, up to maxBatch, and commits it as one
+// transaction, until Close.
+func (db *DB) runWriter() {
+	w := &writer{db: db}
+	defer close(db.writerDone)
+	defer w.dropConn()
+	limit := cmp.Or(db.dialect.maxBatch, maxBatch)
+	batch := make([]*writeReq, 0, limit)
+	for {
+		select {
+		case r := <-db.queue:
+			batch = append(batch, r)
+		case <-db.stop:
+			return
+		}
+	fill:
+		for len(batch) < limit {
+			select {
+			case r := <-db.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.runBatch(batch)
+		clear(batch) // let answered requests be collected
+		batch = batch[:0]
+	}
+}
+
+// maxAttempts bounds how often a batch that lost a race with another
+// writer (PostgreSQL: a serialization failure or a deadlock; SQLite's single
+// writer has no such race) is run. Each attempt is a new transaction with a
+// new snapshot; every attempt after the first runs alone (beginAlone), so a
+// second loss takes something outside the writers, such as an administrator
+// holding locks.
+const maxAttempts = 4
+
+var (
+	// errUnavailable is what a caller learns when the database cannot be
+	// reached, or did not confirm a commit.
+	errUnavailable = &chat.Error{Code: chat.EUNAVAILABLE, Message: "the database is unavailable; try again shortly"}
+	// errBusy is what a caller learns when its batch lost maxAttempts races.
+	errBusy = &chat.Error{Code: chat.EUNAVAILABLE, Message: "the database is busy; try again shortly"}
+)
+
+// runBatch runs the batch's functions in one transaction, each in its own
+// savepoint, commits once, then answers every caller. A transaction that
+// lost a race with another writer is rolled back and the whole batch run
+// again, alone: on PostgreSQL a serialization failure dooms the
+// transaction, not only the statement, so no part of it may commit; and a
+// batch that retried in competition could lose again and again to a writer
+// that keeps a hot row (a busy group's conversation) locked.
+func (w *writer) runBatch(batch []*writeReq) {
+	live := make([]*writeReq, 0, len(batch))
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqQueued, reqTaken) {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		race := w.attempt(live, attempt > 1)
+		if race == nil {
+			return
+		}
+		if attempt == maxAttempts {
+			answerAll(live, fmt.Errorf("sqlstore: %d attempts lost races, the last with %w: %w", attempt, race, errBusy))
+			return
+		}
+		w.db.retries.Add(1)
+		if attempt > 1 {
+			// Not another writer: give whatever it is time to pass.
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		}
+	}
+}
+
+// attempt runs the batch once, alone among writers if alone is set. It
+// answers every caller, or, when the transaction lost a race, answers none,
+// rolls back and returns the error that said so.
+func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
+	// The writer's own statements never take a caller's context: the driver
+	// interrupts a statement whose context ends, and an interrupted write
+	// rolls back the whole transaction, other callers' work included.
+	ctx := context.Background()
+	begin := w.db.dialect.beginWrite
+	if alone && w.db.dialect.beginAlone != "" {
+		begin = w.db.dialect.beginAlone
+	}
+	conn, err := w.begin(ctx, begin)
+	if err != nil {
+		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
+		return nil
+	}
+	results := make([]error, len(live))
+	for i, r := range live {
+		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable)
+		if fatal != nil {
+			if w.isRace(fatal) {
+				w.rollback(ctx)
+				return fatal
+			}
+			// The transaction is unusable: nothing of this batch commits.
+			// The function that was running learns its own error if it
+			// had one: that is the likely cause. If the connection is
+			// gone too, the cause is the database's, and callers learn
+			// that they may try again.
+			alive := w.abort(ctx)
+			for j, o := range live {
+				err := fatal
+				if j == i && fnErr != nil {
+					err = fnErr
+				}
+				if !alive {
+					err = fmt.Errorf("sqlstore: connection lost: %w: %w", errUnavailable, err)
+				}
+				o.done <- err
+			}
+			return nil
+		}
+		results[i] = fnErr
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		if w.isRace(err) {
+			w.rollback(ctx)
+			return err
+		}
+		w.abort(ctx)
+		answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
+		return nil
+	}
+	w.db.commits.Add(1)
+	w.db.updates.Add(int64(len(live)))
+	for i, r := range live {
+		r.done <- results[i]
+	}
+	return nil
+}
+
+func (w *writer) isRace(err error) bool {
+	return w.db.dialect.retryable != nil && w.db.dialect.retryable(err)
+}
+
+// begin starts the writer's transaction. A connection kept from an earlier
+// batch may have died since (the server restarted, an administrator ended
+// the session): it is replaced once, so that an outage already over costs
+// no caller an error.
+func (w *writer) begin(ctx context.Context, begin string) (*stmtConn, error) {
+	tries := 1
+	if w.conn != nil {
+		tries = 2
+	}
+	var err error
+	for range tries {
+		var conn *stmtConn
+		if conn, err = w.takeConn(ctx); err == nil {
+			if _, err = conn.conn.ExecContext(ctx, begin); err == nil {
+				return conn, nil
+			}
+		}
+		w.dropConn()
+	}
+	return nil, err
+}
+
+// rollback ends a transaction that lost a race, keeping the connection for
+// the next attempt unless the rollback fails.
+func (w *writer) rollback(ctx context.Context) {
+	if _, err := w.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		w.dropConn()
+	}
+}
+
+// abort ends a failed transaction and gives up the connection, whose state
+// is no longer known. It reports whether the connection still answered.
+func (w *writer) abort(ctx context.Context) (alive bool) {
+	if w.conn != nil {
+		// Fails if SQLite already rolled back (after an I/O error, a full
+		// disk) or the connection is gone.
+		_, err := w.conn.ExecContext(ctx, "ROLLBACK")
+		alive = err == nil
+	}
+	w.dropConn()
+	return alive
+}
+
+func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
+	if w.conn == nil {
+		c, err := w.db.write.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.conn = &stmtConn{conn: c, stmts: map[string]*sql.Stmt{}}
+	}
+	return w.conn, nil
+}
+
+func (w *writer) dropConn() {
+	if w.conn != nil {
+		w.conn.close()
+		w.conn = nil
+	}
+}
+
+func answerAll(reqs []*writeReq, err error) {
+	for _, r := range reqs {
+		r.done <- err
+	}
+}
+
+// runInSavepoint runs r.fn inside SAVEPOINT fn. fnErr is what fn returned (or
+// its context's error if it ended before fn could start); fatal is set when
+// the surrounding transaction can no longer be used, and is a race (isRace)
+// when any statement of fn lost one.
+func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace func(error) bool) (fnErr, fatal error) {
+	if err := r.ctx.Err(); err != nil {
+		return err, nil
+	}
+	if _, err := conn.ExecContext(ctx, "SAVEPOINT fn"); err != nil {
+		return nil, fmt.Errorf("sqlstore: savepoint: %w", err)
+	}
+	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace}}
+	fnErr = callRecovering(r.fn, t)
+	t.done.Store(true)
+	if race := t.race.Load(); race != nil {
+		// Whatever fn made of the error, the transaction is doomed.
+		return fnErr, *race
+	}
+	if fnErr != nil {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT fn"); err != nil {
+			return fnErr, fmt.Errorf("sqlstore: rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "RELEASE SAVEPOINT fn"); err != nil {
+		return fnErr, fmt.Errorf("sqlstore: release savepoint: %w", err)
+	}
+	return fnErr, nil
+}
+
+// callRecovering keeps a panicking fn from killing the writer, which every
+// later Update depends on.
+func callRecovering(fn func(chat.Tx) error, t chat.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlstore: Update function panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(t)
+}
+
+// stmtConn runs statements on one connection, preparing each query once:
+// parsing SQL was a third of the writer's time. The writer manages the
+// transaction itself (BEGIN/COMMIT), so the statements, bound to the
+// connection rather than to a *sql.Tx, outlive each batch.
+type stmtConn struct {
+	conn  *sql.Conn
+	mu    sync.Mutex // guards stmts; fn may use its Tx from several goroutines
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtConn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = s
+	return s, nil
+}
+
+func (c *stmtConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (c *stmtConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext must return a *sql.Row, which only database/sql can build
+// with an error in it; a failed prepare is rare (a bug in a query), so it
+// falls back to the unprepared path, which reports the same error.
+func (c *stmtConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := c.stmt(ctx, query)
+	if err != nil {
+		return c.conn.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+func (c *stmtConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.stmts {
+		_ = s.Close()
+	}
+	c.stmts = nil
+	_ = c.conn.Close()
+}
