@@ -81,6 +81,15 @@ type Config struct {
 	UploadSweepInterval time.Duration
 	// Now is the clock (tests shift it to end mutes); default time.Now.
 	Now func() time.Time
+	// SessionCacheTTL is how long an authenticated session is answered from
+	// memory without reading the database (chat.SessionCache); default
+	// chat.DefaultSessionCacheTTL. Negative turns the cache off. A logout or
+	// password change takes effect at once on every node that receives its
+	// notice, and within this time on a node that misses it.
+	SessionCacheTTL time.Duration
+	// SessionCacheSize caps the sessions in that cache; default
+	// chat.DefaultSessionCacheSize.
+	SessionCacheSize int
 	// MuteCheckInterval is how often ended mutes are announced; default 1s.
 	// Negative turns the timer off (tests call ExpireMutes themselves).
 	MuteCheckInterval time.Duration
@@ -160,7 +169,18 @@ func (m *Main) Run(ctx context.Context) error {
 	m.store = store
 	opened = append(opened, store.Close)
 	m.hub = hub.New(m.Log, cfg.QueueSize)
-	b, closeBus, err := openBus(ctx, cfg, m.Log, m.hub.ResumeAll)
+	var sessions *chat.SessionCache
+	resync := m.hub.ResumeAll
+	if cfg.SessionCacheTTL >= 0 {
+		sessions = chat.NewSessionCache(chat.SessionCacheConfig{TTL: cfg.SessionCacheTTL, MaxEntries: cfg.SessionCacheSize})
+		// Notices may have been lost, logouts among them: forget every
+		// session before the connections resume (and authenticate again).
+		resync = func() {
+			sessions.Clear()
+			m.hub.ResumeAll()
+		}
+	}
+	b, closeBus, err := openBus(ctx, cfg, m.Log, resync)
 	if err != nil {
 		return err
 	}
@@ -174,6 +194,9 @@ func (m *Main) Run(ctx context.Context) error {
 	svc.NodeID, svc.NodeTimeout = cfg.NodeID, cfg.NodeTimeout
 	if cfg.Now != nil {
 		svc.Now = cfg.Now
+	}
+	if sessions != nil {
+		svc.SetSessionCache(sessions)
 	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
@@ -191,7 +214,17 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Log.Warn("presence update failed; the next heartbeat repairs it", "changes", len(changes), "err", err)
 		}
 	})
-	m.unsub = b.Subscribe(m.hub.Deliver)
+	deliver := m.hub.Deliver
+	if sessions != nil {
+		// The cache forgets what a notice ends before the hub acts on it,
+		// so a connection the hub closes cannot come back on a cached
+		// session.
+		deliver = func(n chat.Notice) {
+			sessions.Notice(n)
+			m.hub.Deliver(n)
+		}
+	}
+	m.unsub = b.Subscribe(deliver)
 	apiCfg := cfg.API
 	apiCfg.OriginPatterns = append(apiCfg.OriginPatterns, cfg.Origins...)
 	m.api = api.New(svc, m.hub, m.Log, web.Handler(), apiCfg)

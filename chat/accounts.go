@@ -115,42 +115,79 @@ func (s *Service) Login(ctx context.Context, username, password string) (*User, 
 }
 
 // Authenticate returns the user and session of a token; EUNAUTHORIZED if the
-// token is unknown or expired.
+// token is unknown or expired. With a SessionCache (SetSessionCache), a
+// token authenticated within the cache's TTL is answered from memory. The
+// values returned are the caller's own copies.
 func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Session, error) {
-	unauth := Errorf(EUNAUTHORIZED, "please log in")
 	if token == "" || len(token) > 128 {
-		return nil, nil, unauth
+		return nil, nil, errUnauthenticated()
 	}
+	var buf [128]byte // hashed from the stack: no allocation for a hit
+	key := tokenKey(sha256.Sum256(buf[:copy(buf[:], token)]))
+	now := s.now()
+	cache := s.SessionCache()
+	var gen uint64
+	if cache != nil {
+		u, sess, g, ok := cache.get(key, now)
+		if ok {
+			return u, sess, nil
+		}
+		gen = g
+	}
+	hash := key // key itself stays on the stack for the cached path
+	u, sess, err := s.readSession(ctx, hash[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	if !now.Before(sess.ExpiresAt) {
+		return nil, nil, errUnauthenticated()
+	}
+	if cache != nil {
+		cache.put(key, u, sess, now, gen)
+	}
+	return u, sess, nil
+}
+
+func errUnauthenticated() error { return Errorf(EUNAUTHORIZED, "please log in") }
+
+// readSession reads the session with the token hash and its user from the
+// store.
+func (s *Service) readSession(ctx context.Context, hash []byte) (*User, *Session, error) {
 	var u *User
 	var sess *Session
 	err := s.view(ctx, func(tx ReadTx) error {
 		var err error
-		if sess, err = tx.SessionByTokenHash(ctx, HashToken(token)); err != nil {
+		if sess, err = tx.SessionByTokenHash(ctx, hash); err != nil {
 			return err
 		}
 		u, err = tx.UserByID(ctx, sess.UserID)
 		return err
 	})
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, unauth
+		return nil, nil, errUnauthenticated()
 	} else if err != nil {
 		return nil, nil, err
-	}
-	if !s.now().Before(sess.ExpiresAt) {
-		return nil, nil, unauth
 	}
 	return u, sess, nil
 }
 
 // Logout ends the session and closes the live connections opened with it.
+// This node's session cache forgets it before Logout returns; the others
+// when the notice reaches them.
 func (s *Service) Logout(ctx context.Context, sess *Session) error {
-	return s.update(ctx, func(tx Tx, out *outbox) error {
+	err := s.update(ctx, func(tx Tx, out *outbox) error {
 		if err := tx.DeleteSession(ctx, sess.TokenHash); err != nil {
 			return err
 		}
 		out.notices = append(out.notices, Notice{To: []int64{sess.UserID}, CloseSessions: [][]byte{sess.TokenHash}})
 		return nil
 	})
+	// Even on an error: the commit may have happened, and forgetting
+	// costs one store read.
+	if cache := s.SessionCache(); cache != nil {
+		cache.ForgetSessions(sess.TokenHash)
+	}
+	return err
 }
 
 // SetDisplayName changes the caller's display name and tells the caller's
@@ -171,6 +208,9 @@ func (s *Service) SetDisplayName(ctx context.Context, userID int64, name string)
 		}
 		return out.event(ctx, tx, userID, EventProfileUpdated, u, s.now())
 	})
+	if cache := s.SessionCache(); cache != nil {
+		cache.ForgetUser(userID)
+	}
 	return u, err
 }
 
@@ -204,11 +244,13 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keep *Sessio
 	if keep != nil {
 		keepHash = keep.TokenHash
 	}
-	return s.update(ctx, func(tx Tx, out *outbox) error {
+	var removed [][]byte
+	err = s.update(ctx, func(tx Tx, out *outbox) error {
 		if err := tx.SetPasswordHash(ctx, userID, hash); err != nil {
 			return err
 		}
-		removed, err := tx.DeleteUserSessions(ctx, userID, keepHash)
+		var err error
+		removed, err = tx.DeleteUserSessions(ctx, userID, keepHash)
 		if err != nil {
 			return err
 		}
@@ -217,6 +259,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keep *Sessio
 		}
 		return nil
 	})
+	if cache := s.SessionCache(); cache != nil && len(removed) > 0 {
+		cache.ForgetSessions(removed...)
+	}
+	return err
 }
 
 // SearchUsers finds users whose username or display name contains query,

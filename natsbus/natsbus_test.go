@@ -257,7 +257,7 @@ func TestOutage(t *testing.T) {
 	waitUntil(t, "both buses see the outage", func() bool { return !a.Connected() && !b.Connected() })
 	start := time.Now()
 	err := a.Publish(context.Background(), frame(`"during"`))
-	if took := time.Since(start); took > time.Second {
+	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("Publish during the outage took %v, want it not to block", took)
 	}
 	t.Logf("Publish during the outage: %v (buffered if nil)", err)

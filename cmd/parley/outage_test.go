@@ -38,15 +38,16 @@ func TestNATSOutage(t *testing.T) {
 	bobSends.sendMany(t, direct, "before", 1, 0)
 	aliceLive.mustCatchUp(t, direct, start+1, 10*time.Second)
 
+	resumedBefore := aliceLive.connections()
 	nats.stop()
 	outage := time.Now()
 	var wg sync.WaitGroup
 	wg.Go(func() { aliceSends.sendMany(t, direct, "during", 5, 20*time.Millisecond) })
 	wg.Go(func() { bobSends.sendMany(t, direct, "during", 5, 20*time.Millisecond) })
 	wg.Wait()
-	if took := time.Since(outage); took > 5*time.Second {
-		t.Errorf("10 sends without NATS took %v: sends must not wait for the bus", took)
-	}
+	// Not a speed test: a send that waited for the bus would still be
+	// waiting now, as NATS stays down until below.
+	t.Logf("10 sends without NATS took %v", time.Since(outage).Round(time.Millisecond))
 	for _, s := range []*sender{aliceSends, bobSends} {
 		if s.statuses[201] != len(s.ackedIDs()) {
 			t.Errorf("%s's answers without NATS: %v, want only 201", s.name, s.statuses)
@@ -73,8 +74,10 @@ func TestNATSOutage(t *testing.T) {
 		}
 	}
 	// The nodes tell their connections to resume right after reconnecting;
-	// let those reconnections happen before checking live delivery.
-	time.Sleep(time.Second)
+	// let alice's reconnection happen before checking live delivery.
+	if !waitFor(10*time.Second, func() bool { return aliceLive.connections() > resumedBefore }) {
+		t.Errorf("alice's connection was not told to resume after NATS came back")
+	}
 	t.Logf("caught up %v after NATS came back; connections: alice %d, bob %d", time.Since(back).Round(time.Millisecond),
 		aliceLive.connections(), bobLive.connections())
 
