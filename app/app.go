@@ -37,6 +37,10 @@ type Config struct {
 	// NATS URLs ("nats://HOST:4222", "tls://...", comma-separated for a NATS
 	// cluster) shared by the nodes of a cluster.
 	Bus string
+	// BusPrefix is the NATS subject prefix: the nodes of one cluster use the
+	// same, and clusters sharing a NATS server different ones; default
+	// "parley".
+	BusPrefix string
 	// Blobs is where attachments are stored: empty for DataDir/blobs,
 	// "dir:PATH" for another folder (a shared filesystem serves several
 	// nodes; see docs/DEPLOY.md), or "s3://BUCKET[/PREFIX]?endpoint=URL&

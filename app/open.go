@@ -50,7 +50,11 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger, resync func()) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	b, err := natsbus.New(ctx, cfg.Bus, natsbus.WithLogger(log), natsbus.WithName("parley "+cfg.NodeID), natsbus.OnResync(resync))
+	opts := []natsbus.Option{natsbus.WithLogger(log), natsbus.WithName("parley " + cfg.NodeID), natsbus.OnResync(resync)}
+	if cfg.BusPrefix != "" {
+		opts = append(opts, natsbus.WithPrefix(cfg.BusPrefix))
+	}
+	b, err := natsbus.New(ctx, cfg.Bus, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,14 +16,20 @@ import (
 
 // Config sizes the scenarios and says where the server is.
 type Config struct {
-	URL        string
-	PID        int    // the server's process, for CPU and RSS (0: not measured)
-	PprofURL   string // the server's -pprof listener, for CPU profiles
-	ProfileDir string // where to save a CPU profile per scenario ("": none)
-	StatePath  string // remembered users ("": none)
-	DialConc   int    // WebSocket dials at once
-	SrcAddrs   int    // loopback source addresses for WebSocket connections
-	Settle     time.Duration
+	URL string
+	PID int // the server's process, for CPU and RSS (0: not measured)
+	// ExtraPIDs are more server processes (the other nodes of a cluster)
+	// whose CPU and RSS count with PID's.
+	ExtraPIDs []int
+	// MeasureInfra also measures the CPU of the PostgreSQL and NATS
+	// servers (processes named postgres and nats-server) in each window.
+	MeasureInfra bool
+	PprofURL     string // the server's -pprof listener, for CPU profiles
+	ProfileDir   string // where to save a CPU profile per scenario ("": none)
+	StatePath    string // remembered users ("": none)
+	DialConc     int    // WebSocket dials at once
+	SrcAddrs     int    // loopback source addresses for WebSocket connections
+	Settle       time.Duration
 	// WaitQuiet, when set, waits up to that long before each scenario for
 	// the rest of the machine to go quiet (other processes under 0.1 core
 	// for 2 s): on a shared machine, others' work would skew the figures.
@@ -33,6 +39,7 @@ type Config struct {
 	Idle      IdleParams
 	Direct    DirectParams
 	Fanout    FanoutParams
+	Fanout2   Fanout2Params
 	Reconnect ReconnectParams
 	History   HistoryParams
 }
@@ -74,8 +81,12 @@ func (b *Bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.cfg.Log, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
 
-// Scenarios lists the scenarios in the order they run.
+// Scenarios lists the scenarios in the order they run by default.
 var Scenarios = []string{"idle", "direct", "fanout", "reconnect", "history"}
+
+// AllScenarios adds those that need more than the server: fanout2 (scenario
+// 6) starts its own nodes on PostgreSQL and NATS.
+var AllScenarios = append(append([]string(nil), Scenarios...), "fanout2")
 
 // Run runs the named scenarios in order.
 func (b *Bench) Run(ctx context.Context, names []string) ([]*Result, error) {
@@ -90,6 +101,10 @@ func (b *Bench) Run(ctx context.Context, names []string) ([]*Result, error) {
 			need = max(need, 2*b.cfg.Direct.Pairs)
 		case "fanout":
 			need = max(need, b.cfg.Fanout.Members)
+		case "fanout2":
+			if b.cfg.Fanout2.Baseline {
+				need = max(need, b.cfg.Fanout.Members)
+			}
 		case "reconnect":
 			need = max(need, b.cfg.Reconnect.Users+b.cfg.Reconnect.Users%2)
 		}
@@ -110,6 +125,10 @@ func (b *Bench) Run(ctx context.Context, names []string) ([]*Result, error) {
 			r, err = b.runDirect(ctx, b.cfg.Direct, HistoryParams{})
 		case "fanout":
 			r, err = b.runFanout(ctx, b.cfg.Fanout)
+		case "fanout2":
+			var rs []*Result
+			rs, err = b.runFanout2(ctx, b.cfg.Fanout, b.cfg.Fanout2)
+			results = append(results, rs...)
 		case "reconnect":
 			r, err = b.runReconnect(ctx, b.cfg.Reconnect)
 		case "history":
@@ -117,12 +136,14 @@ func (b *Bench) Run(ctx context.Context, names []string) ([]*Result, error) {
 			d.Rate, d.Duration = b.cfg.History.DirectRate, b.cfg.History.Duration
 			r, err = b.runDirect(ctx, d, b.cfg.History)
 		default:
-			err = fmt.Errorf("unknown scenario %q (want %s)", name, strings.Join(Scenarios, ", "))
+			err = fmt.Errorf("unknown scenario %q (want %s)", name, strings.Join(AllScenarios, ", "))
 		}
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", name, err)
 		}
-		results = append(results, r)
+		if r != nil {
+			results = append(results, r)
+		}
 		// Let the server finish closing the scenario's connections.
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -135,10 +156,10 @@ func (b *Bench) waitQuiet(ctx context.Context) {
 	}
 	start := time.Now()
 	quiet := 0
-	prev := snapshot(b.cfg.PID)
+	prev := b.snapshot()
 	for quiet < 4 && time.Since(start) < b.cfg.WaitQuiet && ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
-		cur := snapshot(b.cfg.PID)
+		cur := b.snapshot()
 		other := cur.Machine - prev.Machine - (cur.Tool - prev.Tool) - (cur.Server.CPU - prev.Server.CPU)
 		if other.Seconds()/cur.At.Sub(prev.At).Seconds() < 0.1 {
 			quiet++
@@ -188,6 +209,11 @@ type Result struct {
 	// a second): on a shared machine, figures with a high value are
 	// suspect.
 	OtherCores float64 `json:"other_cores"`
+	// InfraCores is what the PostgreSQL and NATS servers used (CPU seconds
+	// a second), when measured (scenario fanout2); it is not part of
+	// OtherCores.
+	InfraMeasured bool    `json:"infra_measured,omitempty"`
+	InfraCores    float64 `json:"pg_nats_cores,omitempty"`
 
 	Extra map[string]float64 `json:"extra,omitempty"`
 	Notes []string           `json:"notes,omitempty"`
@@ -202,11 +228,20 @@ type meter struct {
 	prof   chan error
 }
 
+// snapshot reads the tool and every server process.
+func (b *Bench) snapshot() Snapshot {
+	s := snapshot(append([]int{b.cfg.PID}, b.cfg.ExtraPIDs...)...)
+	if b.cfg.MeasureInfra {
+		s.Infra, s.HaveInfra = infraCPU(), true
+	}
+	return s
+}
+
 func (b *Bench) meter(name string) *meter { return &meter{b: b, name: name} }
 
 // start opens the window; a profile covers the next d when profiling.
 func (m *meter) start(d time.Duration) {
-	m.s0 = snapshot(m.b.cfg.PID)
+	m.s0 = m.b.snapshot()
 	if m.b.cfg.ProfileDir == "" || m.b.cfg.PprofURL == "" || d <= 0 {
 		return
 	}
@@ -216,7 +251,7 @@ func (m *meter) start(d time.Duration) {
 	go func() { m.prof <- fetchProfile(m.b.cfg.PprofURL, secs, path) }()
 }
 
-func (m *meter) stop() { m.s1 = snapshot(m.b.cfg.PID) }
+func (m *meter) stop() { m.s1 = m.b.snapshot() }
 
 // fill writes the window's resource figures into r.
 func (m *meter) fill(r *Result) {
@@ -232,6 +267,11 @@ func (m *meter) fill(r *Result) {
 		r.ServerCPU = (m.s1.Server.CPU - m.s0.Server.CPU).Seconds()
 		r.ServerCores = r.ServerCPU / wall
 		r.ServerRSSStart, r.ServerRSSEnd = m.s0.Server.RSS, m.s1.Server.RSS
+	}
+	if m.s0.HaveInfra && m.s1.HaveInfra {
+		infra := (m.s1.Infra - m.s0.Infra).Seconds()
+		r.InfraMeasured, r.InfraCores = true, infra/wall
+		r.OtherCores = max(r.OtherCores-r.InfraCores, 0)
 	}
 	if m.prof != nil {
 		if err := <-m.prof; err != nil {
@@ -297,6 +337,9 @@ func printTable(w io.Writer, results []*Result) {
 			if kv.v != 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", kv.k, kv.v))
 			}
+		}
+		if r.InfraMeasured {
+			parts = append(parts, fmt.Sprintf("PostgreSQL+NATS cores %.2f", r.InfraCores))
 		}
 		for _, k := range sortedKeys(r.Extra) {
 			parts = append(parts, fmt.Sprintf("%s %s", k, fmtRate(r.Extra[k])))

@@ -2,10 +2,13 @@
 // protocol (REST and WebSocket frames, docs/API.md) over real sockets to a
 // running server, or to one it builds and starts itself (-spawn), and
 // measures five scenarios: idle connections, direct messages, group fan-out,
-// a reconnect storm, and history reads under load. See docs/BENCHMARKS.md.
+// a reconnect storm, and history reads under load; and, on request, a sixth
+// (fanout2): the group fan-out split over two nodes that share PostgreSQL
+// and NATS, against one such node. See docs/BENCHMARKS.md.
 //
 //	go run ./cmd/parley-bench -spawn
 //	go run ./cmd/parley-bench -url http://127.0.0.1:8080 -pid $(pidof parley) -scenarios direct -direct-rate 10000
+//	go run ./cmd/parley-bench -spawn -scenarios fanout2 -fanout-members 1000 -fanout-senders 4 -fanout-rate 100
 package main
 
 import (
@@ -43,7 +46,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "save a server CPU profile of each scenario's window (idle: the hold) in this directory (needs the server's -pprof)")
 	fs.StringVar(&cfg.StatePath, "state", "", "file remembering the benchmark users and their tokens (default: in the user cache directory; none for -spawn without -data)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
-	scenarios := fs.String("scenarios", strings.Join(Scenarios, ","), "scenarios to run, in order")
+	scenarios := fs.String("scenarios", strings.Join(Scenarios, ","), "scenarios to run, in order: any of "+strings.Join(AllScenarios, ", ")+
+		" (fanout2, not run by default, is scenario 6: the fanout load, with the -fanout-* flags, on one node on SQLite (the -spawn server), then on one node and on two nodes sharing PostgreSQL (-pg) and NATS (-nats), comparing server CPU per delivery; needs -spawn)")
 	quiet := fs.Bool("q", false, "no progress log")
 	fs.IntVar(&cfg.DialConc, "dial-conc", 64, "WebSocket dials at once while connecting")
 	fs.IntVar(&cfg.SrcAddrs, "src-addrs", 16, "loopback source addresses (127.1.x.y) for WebSocket connections; each gives ~28,000 ports")
@@ -64,6 +68,12 @@ func run(args []string) error {
 	fs.Float64Var(&cfg.Fanout.Rate, "fanout-rate", 50, "fanout: messages a second in all (each reaches every member); 0 for closed loop")
 	fs.IntVar(&cfg.Fanout.Window, "fanout-window", 4, "fanout: closed loop: sends in flight per sender")
 	fs.DurationVar(&cfg.Fanout.Duration, "fanout-duration", 5*time.Second, "fanout: how long to send")
+
+	fs.StringVar(&cfg.Fanout2.PostgresDSN, "pg", envOr("PARLEY_TEST_PG_DSN", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"fanout2: PostgreSQL server and a role that may create databases; each run creates its own database and drops it (PARLEY_TEST_PG_DSN)")
+	fs.StringVar(&cfg.Fanout2.NATSURL, "nats", envOr("PARLEY_TEST_NATS_URL", "nats://127.0.0.1:4222"), "fanout2: NATS server the nodes share (PARLEY_TEST_NATS_URL)")
+	fs.StringVar(&cfg.Fanout2.SendersOn, "fanout2-senders-on", "both", "fanout2: with two nodes, the senders' connections are on both nodes (round-robin) or on one (the members are always half on each)")
+	fs.BoolVar(&cfg.Fanout2.Baseline, "fanout2-sqlite", true, "fanout2: also run the load on the -spawn server (one node on SQLite: scenario 3) for comparison")
 
 	fs.IntVar(&cfg.Reconnect.Clients, "reconnect-clients", 500, "reconnect: connections dropped at once")
 	fs.IntVar(&cfg.Reconnect.Users, "reconnect-users", 100, "reconnect: users they belong to (pairs of friends)")
@@ -97,11 +107,20 @@ func run(args []string) error {
 		}
 	}
 	if *spawn {
+		if *bin == "" {
+			built, dir, err := buildParley(ctx, logf)
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			*bin = built
+		}
 		srv, err := spawnServer(ctx, *bin, *dataDir, *cpus, logf)
 		if err != nil {
 			return err
 		}
 		defer srv.Stop()
+		cfg.Fanout2.StartNode = Fanout2Node(*bin, *cpus, logf)
 		cfg.URL, cfg.PID, cfg.PprofURL = srv.URL, srv.PID, srv.PprofURL
 		if cfg.StatePath == "" && *dataDir != "" {
 			cfg.StatePath = filepath.Join(*dataDir, "parley-bench-users.json")
@@ -136,4 +155,11 @@ func run(args []string) error {
 		}
 	}
 	return err
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

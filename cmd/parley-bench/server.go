@@ -26,29 +26,54 @@ type Spawned struct {
 	cleanup  []string // directories to remove
 }
 
+// buildParley builds cmd/parley into a new temporary directory and returns
+// the binary and the directory (to remove when done).
+func buildParley(ctx context.Context, logf func(string, ...any)) (bin, dir string, err error) {
+	dir, err = os.MkdirTemp("", "parley-bench-bin-")
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "parley")
+	logf("building parley into %s", bin)
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/parleychat/parley/cmd/parley").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("go build parley: %v\n%s", err, out)
+	}
+	return bin, dir, nil
+}
+
 // spawnServer builds parley (unless bin is given) and starts it on free
 // loopback ports with its data in dataDir (a new temporary directory when
 // empty) and pprof on. cpus, when set, is a CPU list for taskset.
 func spawnServer(ctx context.Context, bin, dataDir, cpus string, logf func(string, ...any)) (*Spawned, error) {
-	s := &Spawned{exited: make(chan struct{})}
+	var built string
 	if bin == "" {
-		dir, err := os.MkdirTemp("", "parley-bench-bin-")
-		if err != nil {
+		var err error
+		if bin, built, err = buildParley(ctx, logf); err != nil {
 			return nil, err
 		}
-		s.cleanup = append(s.cleanup, dir)
-		bin = filepath.Join(dir, "parley")
-		logf("building parley into %s", bin)
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/parleychat/parley/cmd/parley").CombinedOutput()
+	}
+	s, err := startNode(ctx, bin, "parley", dataDir, cpus, nil, logf)
+	if built != "" {
 		if err != nil {
-			s.Stop()
-			return nil, fmt.Errorf("go build parley: %v\n%s", err, out)
+			os.RemoveAll(built)
+		} else {
+			s.cleanup = append(s.cleanup, built)
 		}
 	}
+	return s, err
+}
+
+// startNode starts the parley binary bin on free loopback ports with its
+// data in dataDir (a new temporary directory, removed by Stop, when empty),
+// pprof on, and extra flags (-db, -bus...); its log lines are prefixed with
+// name. It returns once /healthz answers 200.
+func startNode(ctx context.Context, bin, name, dataDir, cpus string, extra []string, logf func(string, ...any)) (*Spawned, error) {
+	s := &Spawned{exited: make(chan struct{})}
 	if dataDir == "" {
 		dir, err := os.MkdirTemp("", "parley-bench-data-")
 		if err != nil {
-			s.Stop()
 			return nil, err
 		}
 		s.cleanup = append(s.cleanup, dir)
@@ -65,12 +90,13 @@ func spawnServer(ctx context.Context, bin, dataDir, cpus string, logf func(strin
 		return nil, err
 	}
 	args := []string{bin, "-addr", addr, "-data", dataDir, "-log-level", "warn", "-pprof", paddr}
+	args = append(args, extra...)
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)
 	}
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stdout = os.Stderr
-	s.cmd.Stderr = &prefixWriter{prefix: "parley: ", w: os.Stderr}
+	s.cmd.Stderr = &prefixWriter{prefix: name + ": ", w: os.Stderr}
 	// The server must not outlive the tool.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -80,7 +106,7 @@ func spawnServer(ctx context.Context, bin, dataDir, cpus string, logf func(strin
 	s.PID = s.cmd.Process.Pid
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	s.URL, s.PprofURL = "http://"+addr, "http://"+paddr
-	logf("started parley (pid %d) on %s, data in %s, pprof on %s", s.PID, s.URL, dataDir, s.PprofURL)
+	logf("started %s (pid %d) on %s, data in %s, pprof on %s", name, s.PID, s.URL, dataDir, s.PprofURL)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/healthz")
@@ -93,7 +119,7 @@ func spawnServer(ctx context.Context, bin, dataDir, cpus string, logf func(strin
 		select {
 		case <-s.exited:
 			s.Stop()
-			return nil, fmt.Errorf("parley exited at start: %v", s.cmd.ProcessState)
+			return nil, fmt.Errorf("%s exited at start: %v", name, s.cmd.ProcessState)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -101,7 +127,7 @@ func spawnServer(ctx context.Context, bin, dataDir, cpus string, logf func(strin
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("parley did not answer /healthz within 30s")
+			return nil, fmt.Errorf("%s did not answer /healthz within 30s", name)
 		}
 	}
 }

@@ -246,14 +246,31 @@ type Snapshot struct {
 	HaveSrv bool
 	Tool    time.Duration
 	Machine time.Duration // CPU time of the whole machine (all processes)
+	// Infra is the CPU time of the PostgreSQL and NATS server processes
+	// (when measured; see infraCPU).
+	Infra     time.Duration
+	HaveInfra bool
 }
 
-func snapshot(pid int) Snapshot {
+// snapshot reads the tool and the server processes pids (0s are ignored):
+// their CPU and RSS are summed, as for the nodes of a cluster.
+func snapshot(pids ...int) Snapshot {
 	s := Snapshot{At: time.Now(), Tool: selfCPU(), Machine: machineBusy()}
-	if pid > 0 {
+	n, ok := 0, true
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		n++
 		st, err := readProcStat(pid)
-		s.Server, s.HaveSrv = st, err == nil
+		if err != nil {
+			ok = false
+			continue
+		}
+		s.Server.CPU += st.CPU
+		s.Server.RSS += st.RSS
 	}
+	s.HaveSrv = n > 0 && ok
 	return s
 }
 
@@ -279,4 +296,41 @@ func machineBusy() time.Duration {
 		busy += n
 	}
 	return time.Duration(busy) * time.Second / clockTicks
+}
+
+// infraCPU sums the CPU time of the processes named postgres or
+// nats-server: the database and bus a cluster of nodes shares. It is
+// approximate: a PostgreSQL backend that exits between two readings takes
+// its time with it, and the servers also serve whoever else uses them.
+func infraCPU() time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, d := range dirs {
+		name := d.Name()
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + name + "/stat")
+		if err != nil {
+			continue
+		}
+		open, close := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		if comm := string(raw[open+1 : close]); comm != "postgres" && comm != "nats-server" {
+			continue
+		}
+		f := strings.Fields(string(raw[close+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * time.Second / clockTicks
+	}
+	return total
 }

@@ -332,11 +332,16 @@ func (t *traffic) addSender(m *member, conv int64, rate float64, window int) *se
 // connect opens the members' connections, dialConc at a time, and waits for
 // each one's hello.
 func (b *Bench) connect(ctx context.Context, t *traffic, members []*member) error {
+	return b.connectOn(ctx, t, members, func(int) *Dialer { return b.dialer })
+}
+
+// connectOn is connect with member i's connection opened by dialer(i).
+func (b *Bench) connectOn(ctx context.Context, t *traffic, members []*member, dialer func(i int) *Dialer) error {
 	users := make([]*User, len(members))
 	for i, m := range members {
 		users[i] = m.u
 	}
-	clients, err := dialAll(ctx, b.dialer, users, b.cfg.DialConc, func(i int) Handler { return t.handler(members[i]) })
+	clients, err := dialAllOn(ctx, dialer, users, b.cfg.DialConc, func(i int) Handler { return t.handler(members[i]) })
 	if err != nil {
 		return err
 	}

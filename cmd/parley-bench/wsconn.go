@@ -154,12 +154,18 @@ func (c *Client) CloseStatus() websocket.StatusCode {
 // dialAll opens one connection per entry of users (a user may appear many
 // times) with up to conc dials at once, and returns them in order.
 func dialAll(ctx context.Context, d *Dialer, users []*User, conc int, handler func(i int) Handler) ([]*Client, error) {
+	return dialAllOn(ctx, func(int) *Dialer { return d }, users, conc, handler)
+}
+
+// dialAllOn is dialAll with connection i opened by dialer(i): on several
+// nodes, each with its own dialer.
+func dialAllOn(ctx context.Context, dialer func(i int) *Dialer, users []*User, conc int, handler func(i int) Handler) ([]*Client, error) {
 	clients := make([]*Client, len(users))
 	err := parallel(ctx, len(users), conc, func(ctx context.Context, i int) error {
 		var err error
 		for try := 0; try < 3; try++ {
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			clients[i], err = d.Dial(dctx, users[i], -1, handler(i))
+			clients[i], err = dialer(i).Dial(dctx, users[i], -1, handler(i))
 			if err == nil {
 				if err = clients[i].waitHello(dctx); err != nil {
 					clients[i].Close()

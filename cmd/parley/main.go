@@ -35,6 +35,7 @@ func run(args []string) error {
 	data := fs.String("data", env("PARLEY_DATA", "./data"), "data directory (PARLEY_DATA)")
 	db := fs.String("db", env("PARLEY_DB", ""), "database: empty for SQLite in the data directory, sqlite:PATH, or postgres://USER:PASSWORD@HOST:5432/DB shared by several nodes (PARLEY_DB)")
 	busURL := fs.String("bus", env("PARLEY_BUS", ""), "fan-out between nodes: empty for one node, or nats://HOST:4222 (comma-separated for a NATS cluster) (PARLEY_BUS)")
+	busPrefix := fs.String("bus-prefix", env("PARLEY_BUS_PREFIX", ""), "NATS subject prefix: the same on every node of a cluster, another for each cluster sharing the NATS server; default parley (PARLEY_BUS_PREFIX)")
 	blobs := fs.String("blobs", env("PARLEY_BLOBS", ""), "attachments: empty for DATA/blobs, dir:PATH (a folder, shared or not), or s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (PARLEY_BLOBS)")
 	nodeTimeout := fs.Duration("node-timeout", envDuration("PARLEY_NODE_TIMEOUT", 30*time.Second), "how long a node may miss heartbeats before the others take its users for offline (PARLEY_NODE_TIMEOUT)")
 	proxies := fs.String("trusted-proxies", env("PARLEY_TRUSTED_PROXIES", ""), "addresses or CIDR ranges of the reverse proxies in front, whose X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated (PARLEY_TRUSTED_PROXIES)")
@@ -60,7 +61,7 @@ func run(args []string) error {
 	log := slog.New(handler)
 	slog.SetDefault(log)
 
-	cfg := app.Config{Addr: *addr, DataDir: *data, DB: *db, Bus: *busURL, Blobs: *blobs, NodeTimeout: *nodeTimeout}
+	cfg := app.Config{Addr: *addr, DataDir: *data, DB: *db, Bus: *busURL, BusPrefix: *busPrefix, Blobs: *blobs, NodeTimeout: *nodeTimeout}
 	if *nodeTimeout < 3*time.Second {
 		return fmt.Errorf("-node-timeout (PARLEY_NODE_TIMEOUT) must be at least 3s: a node beats three times per timeout")
 	}
