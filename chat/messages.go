@@ -32,28 +32,34 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 	var created bool
 	err := s.update(ctx, func(tx Tx, out *outbox) error {
 		msg, created = nil, false
-		if _, err := s.memberOf(ctx, tx, conversationID, userID); err != nil {
+		// One statement reads the conversation, its members and every fact
+		// the rules look at; the writer is the node's bottleneck.
+		f, err := tx.SendFacts(ctx, conversationID, userID)
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no such conversation")
+		} else if err != nil {
 			return err
 		}
-		if prior, err := tx.MessageByClientID(ctx, conversationID, userID, clientID); err == nil {
-			msg = prior
-			return nil
-		} else if ErrorCode(err) != ENOTFOUND {
-			return err
-		}
-		conv, err := tx.ConversationByID(ctx, conversationID)
-		if err != nil {
-			return err
-		}
-		members, err := tx.ConversationMembers(ctx, conversationID)
-		if err != nil {
-			return err
-		}
-		if err := s.maySendLocked(ctx, tx, conv, userID, members); err != nil {
+		if err := s.sendAllowed(f, userID); err != nil {
+			// A retry of what was stored gets the stored answer, whatever
+			// the rules say now.
+			if prior, perr := s.priorLocked(ctx, tx, conversationID, userID, clientID); prior != nil || perr != nil {
+				msg = prior
+				return perr
+			}
 			return err
 		}
 		m := &Message{ConversationID: conversationID, SenderID: userID, ClientID: clientID, Kind: MessageText, Body: body, CreatedAt: s.now()}
-		if err := tx.AppendMessage(ctx, m); err != nil {
+		// The unique (conversation, sender, client id) index tells a retry:
+		// the lookup runs only then.
+		if err := tx.AppendMessage(ctx, m); ErrorCode(err) == ECONFLICT {
+			prior, perr := s.priorLocked(ctx, tx, conversationID, userID, clientID)
+			if perr == nil && prior == nil {
+				perr = err
+			}
+			msg = prior
+			return perr
+		} else if err != nil {
 			return err
 		}
 		// What one writes one has read.
@@ -61,7 +67,7 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 			return err
 		}
 		msg, created = m, true
-		return out.message(m, members)
+		return out.message(m, f.Members)
 	})
 	if err != nil {
 		return nil, false, err
@@ -69,30 +75,118 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 	return msg, created, nil
 }
 
+// priorLocked returns the message the sender already stored with clientID,
+// or nil if there is none.
+func (s *Service) priorLocked(ctx context.Context, tx ReadTx, conversationID, userID int64, clientID string) (*Message, error) {
+	prior, err := tx.MessageByClientID(ctx, conversationID, userID, clientID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return prior, err
+}
+
 // maySendLocked decides whether userID may send to conv now, on every path
-// (WebSocket, HTTP, uploads).
+// (WebSocket, HTTP, uploads). It reads the facts one by one, as a view
+// that does not need the members (the conversation list) would; Send reads
+// them in one statement. Either way sendAllowed decides.
 func (s *Service) maySendLocked(ctx context.Context, tx ReadTx, conv *Conversation, userID int64, members []int64) error {
+	f, err := s.sendFactsLocked(ctx, tx, conv, userID, members)
+	if err != nil {
+		return err
+	}
+	return s.sendAllowed(f, userID)
+}
+
+// sendFactsLocked gathers, with one read per fact, what ReadTx.SendFacts
+// reads at once, for a conversation whose members are known.
+func (s *Service) sendFactsLocked(ctx context.Context, tx ReadTx, conv *Conversation, userID int64, members []int64) (*SendFacts, error) {
+	f := &SendFacts{Conversation: *conv, Members: members}
+	for _, m := range members {
+		if m != userID && conv.Kind != KindGroup {
+			f.PeerID = m
+			break
+		}
+	}
 	switch conv.Kind {
 	case KindDirect:
-		peer := peerOf(members, userID)
-		if _, err := tx.Friendship(ctx, userID, peer); ErrorCode(err) == ENOTFOUND {
+		if _, err := tx.Friendship(ctx, userID, peerOf(members, userID)); err == nil {
+			f.Friends = true
+		} else if ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+		if !f.Friends {
+			return f, nil // sendAllowed looks no further
+		}
+	case KindTemp, KindGroup:
+		g, err := tx.GroupByID(ctx, conv.GroupID)
+		if err == nil {
+			f.GroupLive, f.MuteAll, f.AllowTemp = true, g.MuteAll, g.AllowTemp
+		} else if ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+		ids := []int64{userID}
+		if conv.Kind == KindTemp && f.PeerID != 0 {
+			ids = append(ids, f.PeerID)
+		}
+		for i, id := range ids {
+			gm, err := tx.GroupMember(ctx, conv.GroupID, id)
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				f.SenderRole = gm.Role
+				if conv.Kind == KindGroup {
+					f.SenderMutedUntil = gm.MutedUntil
+				}
+			} else {
+				f.PeerRole = gm.Role
+			}
+		}
+		if conv.Kind == KindGroup {
+			return f, nil
+		}
+	default:
+		return f, nil
+	}
+	blocked, err := tx.Blocked(ctx, peerOf(members, userID), userID)
+	if err != nil {
+		return nil, err
+	}
+	f.PeerBlocks = blocked
+	return f, nil
+}
+
+// sendAllowed holds the rules of a send: whether userID may send now, given
+// the facts read in the transaction that would store the message.
+func (s *Service) sendAllowed(f *SendFacts, userID int64) error {
+	switch f.Conversation.Kind {
+	case KindDirect:
+		if !f.Friends {
 			return Errorf(ENOTFRIEND, "you can only send messages to friends")
-		} else if err != nil {
-			return err
 		}
-		return s.notBlockedLocked(ctx, tx, peer, userID)
+		return notBlocked(f.PeerBlocks)
 	case KindTemp:
-		_, err := s.tempAllowedLocked(ctx, tx, conv.GroupID, userID, peerOf(members, userID))
-		return err
-	case KindGroup:
-		m, err := tx.GroupMember(ctx, conv.GroupID, userID)
-		if ErrorCode(err) == ENOTFOUND {
-			return Errorf(ENOTFOUND, "no such conversation")
-		} else if err != nil {
-			return err
+		// Alone in it, the sender is their own peer (as peerOf says).
+		peerRole := f.PeerRole
+		if f.PeerID == 0 {
+			peerRole = f.SenderRole
 		}
-		now := s.now()
-		if m.MutedAt(now) {
+		// The checks of tempAllowedLocked, in its order.
+		if !f.GroupLive || f.SenderRole == "" || peerRole == "" {
+			return Errorf(ENOSHAREDGROUP, "you no longer share the group this chat came from")
+		}
+		if !f.AllowTemp {
+			return Errorf(ETEMPOFF, "this group does not allow private chats between members")
+		}
+		return notBlocked(f.PeerBlocks)
+	case KindGroup:
+		if f.SenderRole == "" {
+			return Errorf(ENOTFOUND, "no such conversation")
+		}
+		m := GroupMember{Role: f.SenderRole, MutedUntil: f.SenderMutedUntil}
+		if m.MutedAt(s.now()) {
 			e := Errorf(EMUTED, "you are muted in this group")
 			if !m.MutedUntil.Equal(MuteForever) {
 				e.Until = m.MutedUntil
@@ -100,11 +194,10 @@ func (s *Service) maySendLocked(ctx context.Context, tx ReadTx, conv *Conversati
 			return e
 		}
 		if !m.Role.IsAdmin() {
-			g, err := tx.GroupByID(ctx, conv.GroupID)
-			if err != nil {
-				return err
+			if !f.GroupLive {
+				return Errorf(ENOTFOUND, "group not found")
 			}
-			if g.MuteAll {
+			if f.MuteAll {
 				return Errorf(EMUTED, "only the owner and admins may speak while everyone is muted")
 			}
 		}
@@ -112,6 +205,14 @@ func (s *Service) maySendLocked(ctx context.Context, tx ReadTx, conv *Conversati
 	default:
 		return Errorf(EFORBIDDEN, "you cannot send to this conversation")
 	}
+}
+
+// notBlocked is notBlockedLocked's answer once the block is known.
+func notBlocked(blocked bool) error {
+	if blocked {
+		return Errorf(EREFUSED, "this person is not accepting this from you")
+	}
+	return nil
 }
 
 func peerOf(members []int64, userID int64) int64 {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -53,9 +55,22 @@ func NewService(store Store, bus Bus, hasher PasswordHasher, log *slog.Logger) (
 func (s *Service) now() time.Time { return s.Now().UTC() }
 
 // outbox collects the notices of one transaction; they are published only
-// after it commits, so nobody hears of a change that was rolled back.
+// after it commits, so nobody hears of a change that was rolled back. The
+// frames of messages and events are encoded after the commit too (see
+// update): the transaction runs in the store's single writer, whose time
+// every send on the node shares.
 type outbox struct {
 	notices []Notice
+	// frames are the notices whose Frame is still to be encoded.
+	frames []pendingFrame
+}
+
+// pendingFrame is notices[i]'s frame, to be built from exactly one of msg
+// and ev.
+type pendingFrame struct {
+	i   int
+	msg *Message
+	ev  *Event
 }
 
 // event appends an event to the user's log within tx and queues its frame.
@@ -68,21 +83,16 @@ func (o *outbox) event(ctx context.Context, tx Tx, userID int64, typ string, dat
 	if err != nil {
 		return err
 	}
-	frame, err := json.Marshal(FrameEvent{Type: FrameTypeEvent, Event: ev})
-	if err != nil {
-		return fmt.Errorf("chat: encoding event frame: %w", err)
-	}
-	o.notices = append(o.notices, Notice{To: []int64{userID}, Frame: frame, EventSeq: ev.Seq})
+	o.frames = append(o.frames, pendingFrame{i: len(o.notices), ev: ev})
+	o.notices = append(o.notices, Notice{To: []int64{userID}, EventSeq: ev.Seq})
 	return nil
 }
 
-// message queues the frame of a new message for the given members.
+// message queues the frame of a new message for the given members. m must
+// not change after the transaction.
 func (o *outbox) message(m *Message, members []int64) error {
-	frame, err := json.Marshal(FrameMessage{Type: FrameTypeMessage, Message: m})
-	if err != nil {
-		return fmt.Errorf("chat: encoding message frame: %w", err)
-	}
-	o.notices = append(o.notices, Notice{To: members, Frame: frame, ConversationID: m.ConversationID, MessageSeq: m.Seq})
+	o.frames = append(o.frames, pendingFrame{i: len(o.notices), msg: m})
+	o.notices = append(o.notices, Notice{To: members, ConversationID: m.ConversationID, MessageSeq: m.Seq})
 	return nil
 }
 
@@ -97,19 +107,77 @@ func (o *outbox) ephemeral(to []int64, frame any) error {
 	return nil
 }
 
+// encode fills in the frames left to encode and drops the notices whose
+// frame could not be (the change is stored; clients catch up on resume).
+func (o *outbox) encode(log *slog.Logger) {
+	if len(o.frames) == 0 {
+		return
+	}
+	var failed []int
+	for _, p := range o.frames {
+		var frame []byte
+		var err error
+		if p.msg != nil {
+			frame, err = json.Marshal(FrameMessage{Type: FrameTypeMessage, Message: p.msg})
+		} else {
+			frame, err = encodeEventFrame(p.ev)
+		}
+		if err != nil {
+			log.Warn("encoding a frame after commit failed; clients will catch up on resume", "err", err)
+			failed = append(failed, p.i)
+			continue
+		}
+		o.notices[p.i].Frame = frame
+	}
+	for j := len(failed) - 1; j >= 0; j-- {
+		o.notices = slices.Delete(o.notices, failed[j], failed[j]+1)
+	}
+}
+
+// encodeEventFrame is json.Marshal(FrameEvent{Type: FrameTypeEvent, Event:
+// ev}), byte for byte, without the encoder's second pass over ev.Data, which
+// json.Marshal produced and so is compact and valid already.
+func encodeEventFrame(ev *Event) ([]byte, error) {
+	typ, err := json.Marshal(ev.Type)
+	if err != nil {
+		return nil, err
+	}
+	at, err := ev.CreatedAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 64+len(typ)+len(ev.Data)+len(at))
+	b = append(b, `{"type":"`+FrameTypeEvent+`","event":{"seq":`...)
+	b = strconv.AppendInt(b, ev.Seq, 10)
+	b = append(b, `,"type":`...)
+	b = append(b, typ...)
+	b = append(b, `,"data":`...)
+	if len(ev.Data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, ev.Data...)
+	}
+	b = append(b, `,"created_at":`...)
+	b = append(b, at...)
+	b = append(b, "}}"...)
+	return b, nil
+}
+
 // update runs fn in a write transaction and, once it has committed,
-// publishes the notices fn queued. A failed publish is logged, not returned:
-// the change is durable and clients repair the gap by resuming.
+// encodes the frames fn queued and publishes its notices. A failed publish
+// is logged, not returned: the change is durable and clients repair the gap
+// by resuming.
 func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
 	var out outbox
 	err := s.Store.Update(ctx, func(tx Tx) error {
-		out.notices = out.notices[:0]
+		out.notices, out.frames = out.notices[:0], out.frames[:0]
 		return fn(tx, &out)
 	})
 	if err != nil {
 		return err
 	}
 	if len(out.notices) > 0 && s.Bus != nil {
+		out.encode(s.Log)
 		if err := s.Bus.Publish(context.WithoutCancel(ctx), out.notices...); err != nil {
 			s.Log.Warn("publish after commit failed; clients will catch up on resume", "err", err)
 		}

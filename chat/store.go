@@ -84,6 +84,11 @@ type ReadTx interface {
 	// false for the caller to decide. Unread is LastSeq - LastReadSeq.
 	Conversations(ctx context.Context, userID int64) ([]ConversationSummary, error)
 
+	// SendFacts reads, in one go, what the rules of a send by senderID to
+	// the conversation look at (see SendFacts); ENOTFOUND if the
+	// conversation does not exist or senderID is not a member.
+	SendFacts(ctx context.Context, conversationID, senderID int64) (*SendFacts, error)
+
 	// MessageByClientID returns the message the sender stored in the
 	// conversation with that client id.
 	MessageByClientID(ctx context.Context, conversationID, senderID int64, clientID string) (*Message, error)
@@ -158,4 +163,30 @@ type Tx interface {
 	// AppendEvent adds an event to the user's log and returns it with its
 	// Seq (the user's previous newest Seq + 1).
 	AppendEvent(ctx context.Context, userID int64, typ string, data json.RawMessage, at time.Time) (*Event, error)
+}
+
+// SendFacts is what the rules of a send look at: the conversation, its
+// members, and where the sender stands, as ReadTx.SendFacts reads them in
+// one go. Fields that do not concern the conversation's kind are left zero.
+type SendFacts struct {
+	Conversation Conversation
+	// Members are the conversation's members, ascending; the sender is one
+	// of them.
+	Members []int64
+	// PeerID (direct, temp) is the first member other than the sender, 0
+	// if there is none: the other side of the conversation. 0 in a group.
+	PeerID int64
+	// Friends (direct): the sender has PeerID as a friend.
+	Friends bool
+	// PeerBlocks (direct, temp): PeerID has blocked the sender.
+	PeerBlocks bool
+	// GroupLive (group, temp): the conversation's group exists and is not
+	// dissolved; MuteAll and AllowTemp are then its settings.
+	GroupLive, MuteAll, AllowTemp bool
+	// SenderRole (group, temp): the sender's role in the group, "" if not a
+	// member. SenderMutedUntil (group): the sender's mute, nil if none.
+	SenderRole       Role
+	SenderMutedUntil *time.Time
+	// PeerRole (temp): PeerID's role in the group, "" if not a member.
+	PeerRole Role
 }

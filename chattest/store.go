@@ -32,6 +32,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Friendships", friendshipTests},
 		{"Conversations", conversationTests},
 		{"Messages", messageTests},
+		{"SendFacts", sendFactsTests},
 		{"Events", eventTests},
 		{"Transactions", transactionTests},
 		{"Groups", groupTests},

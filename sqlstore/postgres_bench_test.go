@@ -18,3 +18,8 @@ func BenchmarkPostgresMessagesBefore(b *testing.B) {
 	pg := mustPostgresDatabase(b)
 	benchMessagesBefore(b, func(tb testing.TB) *sqlstore.DB { return pg.mustOpenFresh(tb) })
 }
+
+func BenchmarkPostgresSend(b *testing.B) {
+	pg := mustPostgresDatabase(b)
+	benchSend(b, func(tb testing.TB) *sqlstore.DB { return pg.mustOpenFresh(tb) })
+}
