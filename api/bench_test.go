@@ -1,8 +1,14 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkWebSocketSend measures messages per second through one WebSocket:
@@ -52,4 +58,74 @@ func BenchmarkWebSocketSend(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// BenchmarkGroupFanout sends messages to one group whose members each hold
+// a WebSocket over loopback, and reports deliveries a second: the server's
+// write path (queues, batches, write(2)) under a fan-out. The members'
+// readers run in this process too and share its CPU.
+//
+//	go test -run '^$' -bench GroupFanout ./api/
+func BenchmarkGroupFanout(b *testing.B) {
+	const members, window = 1000, 8
+	m := MustServer(b)
+	owner := MustUser(b, m, "owner")
+	var g struct {
+		Group struct {
+			ID             int64 `json:"id"`
+			ConversationID int64 `json:"conversation_id"`
+		} `json:"group"`
+	}
+	owner.MustDo("POST", "/api/groups", map[string]any{"name": "Fanout", "join_policy": "open", "member_limit": members + 1}, http.StatusCreated, &g)
+	users := make([]*client, members)
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < members; i += 16 {
+				users[i] = MustUser(b, m, "member")
+				if st, body := users[i].Do("POST", fmt.Sprintf("/api/groups/%d/join", g.Group.ID), map[string]any{}); st >= 300 {
+					b.Errorf("join: %d %s", st, body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var delivered atomic.Int64
+	for _, u := range users {
+		s := u.MustDial("")
+		go func() {
+			for {
+				_, data, err := s.ws.Read(context.Background())
+				if err != nil {
+					return
+				}
+				if bytes.Contains(data, []byte(`"type":"message"`)) {
+					delivered.Add(1)
+				}
+			}
+		}()
+	}
+	sem := make(chan struct{}, window)
+	start := time.Now()
+	sent := 0
+	for b.Loop() {
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem }()
+			owner.MustSend(g.Group.ConversationID, fmt.Sprint("f", i), "hello everyone", http.StatusCreated)
+		}(sent)
+		sent++
+	}
+	for range window {
+		sem <- struct{}{}
+	}
+	want := int64(sent) * members
+	for delivered.Load() < want && time.Since(start) < time.Minute {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if got := delivered.Load(); got != want {
+		b.Fatalf("delivered %d, want %d", got, want)
+	}
+	b.ReportMetric(float64(want)/elapsed.Seconds(), "deliveries/s")
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chat"
+	"github.com/parleychat/parley/hub"
 )
 
 // Long-polling bounds.
@@ -54,6 +55,7 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) (int, any, e
 	frames := []any{}
 	conn := st.conn
 	gather := (<-chan time.Time)(nil)
+	var items []hub.Item
 	for {
 		select {
 		case <-ctx.Done():
@@ -65,19 +67,24 @@ func (s *Server) handlePoll(w http.ResponseWriter, r *http.Request) (int, any, e
 			return http.StatusOK, pollResponse{Frames: frames}, nil
 		case <-conn.Done():
 			return http.StatusOK, pollResponse{Frames: append(frames, closeFrameFor(conn.Reason()))}, nil
-		case item := <-conn.Queue():
-			live, err := s.liveFrames(ctx, st, item)
-			if err != nil {
-				return 0, nil, err
-			}
-			if len(live) == 0 {
-				continue
-			}
-			for _, f := range live {
-				if b, ok := f.v.([]byte); ok {
-					f.v = rawFrame(b)
+		case <-conn.Notify():
+			items = conn.Take(items)
+			added := false
+			for _, item := range items {
+				live, err := s.liveFrames(ctx, st, item)
+				if err != nil {
+					return 0, nil, err
 				}
-				frames = append(frames, f.v)
+				for _, f := range live {
+					if b, ok := f.v.([]byte); ok {
+						f.v = rawFrame(b)
+					}
+					frames = append(frames, f.v)
+					added = true
+				}
+			}
+			if !added {
+				continue
 			}
 			if gather == nil {
 				gather = time.After(pollGather)

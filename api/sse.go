@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chat"
+	"github.com/parleychat/parley/hub"
 )
 
 // handleSSE serves the stream as Server-Sent Events. Each frame is one
@@ -80,6 +81,7 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
 	conn := st.conn
+	var items []hub.Item
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,8 +95,10 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 			if err := flush(); err != nil {
 				return
 			}
-		case item := <-conn.Queue():
-			for {
+		case <-conn.Notify():
+			// Everything queued goes out in one write.
+			items = conn.Take(items)
+			for _, item := range items {
 				frames, err := s.liveFrames(ctx, st, item)
 				if err != nil {
 					return
@@ -104,14 +108,10 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 						return
 					}
 				}
-				var more bool
-				select {
-				case item, more = <-conn.Queue():
-				default:
-				}
-				if !more {
-					break
-				}
+			}
+			clear(items)
+			if cap(items) > 16 {
+				items = nil
 			}
 			if err := flush(); err != nil {
 				return

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -64,6 +66,12 @@ type errorFrame struct {
 // handleWebSocket serves the user's live stream (see stream.go) and takes
 // sends, read and delivery markers, typing and tunnelled requests from the
 // client.
+//
+// The handler returns once the socket is open, so net/http lets go of the
+// request and its buffers. An idle socket then costs one goroutine, the
+// reader; the writer (drain) runs only while there is something to send,
+// the ping is a timer, and a kick wakes the writer instead of a watcher
+// goroutine.
 func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	a := auth(r)
 	cur, resume, err := cursorFrom(r)
@@ -75,7 +83,8 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Errorf(chat.EBADORIGIN, "WebSocket connections from another site are not allowed"))
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &corkedHijacker{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, with the same rule as every write.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
@@ -84,13 +93,12 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the client
 	}
 	ws.SetReadLimit(maxClientFrame)
-	s.live.Add(1)
-	defer s.live.Done()
 
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	defer cancel()
+	// Not the request's context: it ends when this handler returns.
+	ctx, cancel := context.WithCancel(context.Background())
 	st, first, err := s.openStream(ctx, a, cur, resume)
 	if err != nil {
+		cancel()
 		if chat.ErrorCode(err) == chat.EUNAVAILABLE {
 			ws.Close(CloseGoingAway, "server shutting down")
 		} else {
@@ -98,73 +106,196 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	defer s.hub.Unregister(st.conn)
-	// Writes have their own context: a kick (session ended, too slow,
-	// shutdown) ends a write that is stuck on a peer that stopped reading,
-	// while an idle writer still says goodbye with the close code. (Reads
-	// must not see the kick: a cancelled read drops the connection at once.)
-	writeCtx, cancelWrite := context.WithCancel(context.Background())
-	defer cancelWrite()
-	go func() {
-		select {
-		case <-st.conn.Done():
-			cancelWrite()
-		case <-ctx.Done():
-		}
-	}()
-	replies := make(chan any, 16)
-	go s.readFrames(ctx, cancel, ws, st.conn, a, replies)
-	go s.pingLoop(ctx, cancel, ws)
-
-	code, reason := s.writeFrames(ctx, writeCtx, ws, st, first, replies)
-	ws.Close(code, reason)
+	c := &wsConn{s: s, ws: ws, cork: hj.cork, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
+	s.live.Add(1)
+	c.mu.Lock()
+	c.ping = time.AfterFunc(s.cfg.PingInterval, c.pingOnce)
+	c.mu.Unlock()
+	go c.read()
+	st.conn.SetWake(c.wake)
+	c.wake() // the hello and the replay
 }
 
-// writeFrames is the only writer of the socket. It returns the close code
-// and reason to end with.
-func (s *Server) writeFrames(ctx, writeCtx context.Context, ws *websocket.Conn, st *stream, first []any, replies <-chan any) (websocket.StatusCode, string) {
-	write := func(v any) error {
-		frame, err := marshalFrame(v)
-		if err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(writeCtx, s.cfg.WriteTimeout)
-		defer cancel()
-		return ws.Write(wctx, websocket.MessageText, frame)
+// wsConn is one open WebSocket.
+type wsConn struct {
+	s      *Server
+	ws     *websocket.Conn
+	cork   *cork
+	st     *stream // the drain's alone
+	a      *authInfo
+	ctx    context.Context // ends when the connection has ended
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	ping    *time.Timer
+	running bool          // a drain is running
+	again   bool          // woken while a drain was running: it goes round again
+	over    bool          // the connection is ending: no more drains
+	idle    chan struct{} // closed when the running drain stops, once over
+	first   []any         // the hello and replay, for the first drain
+
+	batch []hub.Item // the drain's, kept between runs while small
+}
+
+// wake makes sure a drain runs: the hub calls it after queuing a frame and
+// after a kick, under its lock, so it never blocks.
+func (c *wsConn) wake() {
+	if c.st.conn.Kicked() {
+		c.cork.stop() // a write stuck on a peer that stopped reading ends now
 	}
-	for _, f := range first {
-		if err := write(f); err != nil {
-			return websocket.StatusInternalError, ""
-		}
+	c.mu.Lock()
+	if c.over {
+		c.mu.Unlock()
+		return
 	}
-	conn := st.conn
+	if c.running {
+		c.again = true
+		c.mu.Unlock()
+		return
+	}
+	c.running = true
+	c.mu.Unlock()
+	go c.drain()
+}
+
+// drain is the socket's only writer of stream frames. It writes what is
+// queued, in batches, until the queue is empty, then returns; or it ends
+// the connection.
+func (c *wsConn) drain() {
 	for {
-		select {
-		case <-ctx.Done():
-			select {
-			case <-conn.Done():
-				return closeFor(conn.Reason())
-			default:
-				return websocket.StatusNormalClosure, ""
-			}
-		case <-conn.Done():
-			return closeFor(conn.Reason())
-		case v := <-replies:
-			if err := write(v); err != nil {
-				return websocket.StatusInternalError, ""
-			}
-		case item := <-conn.Queue():
-			frames, err := s.liveFrames(ctx, st, item)
-			if err != nil {
-				return websocket.StatusInternalError, "internal error"
-			}
-			for _, f := range frames {
-				if err := write(f.v); err != nil {
-					return websocket.StatusInternalError, ""
-				}
-			}
+		c.mu.Lock()
+		c.again = false
+		c.mu.Unlock()
+		end := c.writeQueued()
+		c.mu.Lock()
+		if end {
+			c.over = true
+		}
+		if c.again && !c.over {
+			c.mu.Unlock()
+			continue
+		}
+		c.running = false
+		if c.idle != nil {
+			close(c.idle)
+			c.idle = nil
+		}
+		c.mu.Unlock()
+		return
+	}
+}
+
+// maxBatchItems bounds the queue items turned into frames before a flush.
+const maxBatchItems = 64
+
+// writeQueued sends the first frames, then everything queued, with one
+// write(2) per batch. It reports whether the connection has ended.
+func (c *wsConn) writeQueued() (end bool) {
+	conn := c.st.conn
+	if conn.Kicked() {
+		code, reason := closeFor(conn.Reason())
+		c.ws.Close(code, reason)
+		return true
+	}
+	c.cork.begin()
+	for _, f := range c.first {
+		if err := c.write(f); err != nil {
+			return c.failed(err)
 		}
 	}
+	c.first = nil
+	c.batch = conn.Take(c.batch)
+	for i, item := range c.batch {
+		frames, err := c.s.liveFrames(c.ctx, c.st, item)
+		if err != nil {
+			c.cork.flush()
+			c.ws.Close(websocket.StatusInternalError, "internal error")
+			return true
+		}
+		for _, f := range frames {
+			if err := c.write(f.v); err != nil {
+				return c.failed(err)
+			}
+		}
+		if (i+1)%maxBatchItems == 0 || c.cork.buffered() >= maxBatchBytes {
+			if err := c.cork.flush(); err != nil {
+				return c.failed(err)
+			}
+			c.cork.begin()
+		}
+	}
+	clear(c.batch) // keep no frames while idle
+	if cap(c.batch) > 16 {
+		c.batch = nil
+	}
+	if err := c.cork.flush(); err != nil {
+		return c.failed(err)
+	}
+	return false
+}
+
+// write encodes a frame, unless it is already JSON, and writes it to the
+// socket (to the cork while a batch is open).
+func (c *wsConn) write(v any) error {
+	frame, err := marshalFrame(v)
+	if err != nil {
+		return err
+	}
+	// A context without a deadline: coder/websocket then sets no timer
+	// per frame; the cork puts one deadline on each write(2).
+	return c.ws.Write(context.Background(), websocket.MessageText, frame)
+}
+
+// failed ends the connection after a failed write: with the kick's close
+// code when the batch was dropped because of a kick (nothing of it was
+// sent), else at once.
+func (c *wsConn) failed(err error) bool {
+	if errors.Is(err, errCorkStopped) || errors.Is(c.cork.flush(), errCorkStopped) {
+		code, reason := closeFor(c.st.conn.Reason())
+		c.ws.Close(code, reason)
+		return true
+	}
+	c.ws.CloseNow()
+	return true
+}
+
+// read handles client frames until the socket fails or closes, then ends
+// the connection.
+func (c *wsConn) read() {
+	c.s.readFrames(c.ctx, c.ws, c.st.conn, c.a, c.write)
+	c.mu.Lock()
+	c.ping.Stop()
+	c.over = true
+	var idle chan struct{}
+	if c.running {
+		idle = make(chan struct{})
+		c.idle = idle
+	}
+	c.mu.Unlock()
+	c.ws.CloseNow() // ends a drain's write at once
+	c.cancel()
+	if idle != nil {
+		<-idle
+	}
+	c.s.hub.Unregister(c.st.conn)
+	c.s.live.Done()
+}
+
+// pingOnce pings the peer and re-arms itself; a peer that does not answer
+// within PingTimeout is dropped.
+func (c *wsConn) pingOnce() {
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.PingTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		c.ws.CloseNow()
+		return
+	}
+	c.mu.Lock()
+	if !c.over {
+		c.ping.Reset(c.s.cfg.PingInterval)
+	}
+	c.mu.Unlock()
 }
 
 func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
@@ -178,34 +309,32 @@ func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
 	}
 }
 
-// readFrames handles client frames until the socket fails; then it cancels
-// the connection.
-func (s *Server) readFrames(ctx context.Context, cancel context.CancelFunc, ws *websocket.Conn, conn *hub.Conn, a *authInfo, replies chan<- any) {
-	defer cancel()
+// readFrames handles client frames until the socket fails or closes.
+// Answers go out through reply, at once (into the open batch when the
+// drain is writing one).
+func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.Conn, a *authInfo, reply func(any) error) {
 	bad := 0
 	for {
-		typ, data, err := ws.Read(ctx)
+		// No deadline: reading sets no timer per frame. The connection
+		// ends by closing the socket.
+		typ, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
 		}
-		select {
-		case <-conn.Done():
+		if conn.Kicked() {
 			return // the session ended or the hub dropped us: act on nothing more
-		default:
 		}
-		reply := s.handleClientFrame(ctx, typ, data, a)
-		if reply == nil {
+		r := s.handleClientFrame(ctx, typ, data, a)
+		if r == nil {
 			continue
 		}
-		if ef, ok := reply.(errorFrame); ok && ef.Error.Code == chat.EINVALID {
+		if ef, ok := r.(errorFrame); ok && ef.Error.Code == chat.EINVALID {
 			if bad++; bad > 20 {
 				ws.Close(CloseBadFrames, "too many malformed frames")
 				return
 			}
 		}
-		select {
-		case replies <- reply:
-		case <-ctx.Done():
+		if err := reply(r); err != nil {
 			return
 		}
 	}
@@ -254,25 +383,5 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 		return s.tunnel(ctx, &f, a)
 	default:
 		return fail(f.Ref, chat.Errorf(chat.EINVALID, "unknown frame type %q", f.Type))
-	}
-}
-
-// pingLoop pings the peer; one that does not answer in time is dropped.
-func (s *Server) pingLoop(ctx context.Context, cancel context.CancelFunc, ws *websocket.Conn) {
-	t := time.NewTicker(s.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingTimeout)
-			err := ws.Ping(pctx)
-			pcancel()
-			if err != nil {
-				cancel()
-				return
-			}
-		}
 	}
 }

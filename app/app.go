@@ -228,7 +228,16 @@ func (m *Main) Run(ctx context.Context) error {
 			m.hub.Deliver(n)
 		}
 	}
-	m.unsub = b.Subscribe(deliver)
+	// The hub and the session cache are safe for concurrent callers: on
+	// the memory bus, publishers fan out in parallel instead of one at a
+	// time.
+	if cb, ok := b.(interface {
+		SubscribeConcurrent(func(chat.Notice)) func()
+	}); ok {
+		m.unsub = cb.SubscribeConcurrent(deliver)
+	} else {
+		m.unsub = b.Subscribe(deliver)
+	}
 	apiCfg := cfg.API
 	apiCfg.OriginPatterns = append(apiCfg.OriginPatterns, cfg.Origins...)
 	m.api = api.New(svc, m.hub, m.Log, web.Handler(), apiCfg)

@@ -109,23 +109,102 @@ func New(log *slog.Logger, queueSize int) *Hub {
 }
 
 // Conn is one live connection (a WebSocket, an event stream). The transport
-// reads Queue until Done is closed, then ends the connection with Reason.
+// takes the queued frames (Take) whenever Notify fires or its wake function
+// runs, until Done is closed; then it ends the connection with Reason.
+//
+// The queue grows on demand up to the hub's bound, so an idle connection
+// holds no frames' worth of memory.
 type Conn struct {
 	UserID      int64
 	SessionHash string
 
-	queue chan Item
-	done  chan struct{}
-	once  sync.Once
+	max    int
+	mu     sync.Mutex // guards items and wake
+	items  []Item
+	wake   func()
+	notify chan struct{} // one slot: "something was queued"
+	done   chan struct{}
+	once   sync.Once
 	// reason is written once, before done is closed, and read after.
 	reason CloseReason
 }
 
-// Queue is the connection's bounded queue of frames.
-func (c *Conn) Queue() <-chan Item { return c.queue }
+// Notify has a value after frames were queued. Several pushes may give one
+// value and a value may find the queue empty: after receiving, Take
+// everything.
+func (c *Conn) Notify() <-chan struct{} { return c.notify }
+
+// SetWake sets a function called after each push to the queue and when the
+// connection is kicked, in place of waiting on Notify. It runs on the
+// hub's (or the bus's) goroutine, under the hub's lock: it must not block
+// and must not call the hub. If frames are already queued, fn is called
+// once at once.
+func (c *Conn) SetWake(fn func()) {
+	c.mu.Lock()
+	c.wake = fn
+	queued := len(c.items) > 0
+	c.mu.Unlock()
+	if queued {
+		fn()
+	}
+}
+
+// Take moves every queued item to the end of dst and returns it. The
+// queue keeps dst's old array (emptied) for the next items, so a transport
+// that passes back the slice it took last time allocates nothing; pass nil
+// to let go of a large one.
+func (c *Conn) Take(dst []Item) []Item {
+	dst = dst[:0]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.items) == 0 {
+		return dst
+	}
+	out := c.items
+	clear(dst[:cap(dst)]) // drop frames the caller had, so they are not kept
+	c.items = dst
+	return out
+}
+
+// Len is the number of queued items.
+func (c *Conn) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items)
+}
+
+// push queues an item or, when the queue is full, kicks the connection.
+func (c *Conn) push(it Item) {
+	c.mu.Lock()
+	if len(c.items) >= c.max {
+		c.mu.Unlock()
+		c.kick(ReasonLagging)
+		return
+	}
+	c.items = append(c.items, it)
+	wake := c.wake
+	c.mu.Unlock()
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+	if wake != nil {
+		wake()
+	}
+}
 
 // Done is closed when the hub wants the connection ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Kicked reports whether Done is closed.
+func (c *Conn) Kicked() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
 
 // Reason says why Done was closed.
 func (c *Conn) Reason() CloseReason {
@@ -134,10 +213,21 @@ func (c *Conn) Reason() CloseReason {
 }
 
 func (c *Conn) kick(r CloseReason) {
+	first := false
 	c.once.Do(func() {
 		c.reason = r
 		close(c.done)
+		first = true
 	})
+	if !first {
+		return
+	}
+	c.mu.Lock()
+	wake := c.wake
+	c.mu.Unlock()
+	if wake != nil {
+		wake()
+	}
 }
 
 // Register adds a connection for the user. From this moment every notice for
@@ -145,7 +235,7 @@ func (c *Conn) kick(r CloseReason) {
 // backlog it replays and drops duplicates by EventSeq. It returns nil after
 // Close.
 func (h *Hub) Register(userID int64, sessionHash []byte) *Conn {
-	c := &Conn{UserID: userID, SessionHash: string(sessionHash), queue: make(chan Item, h.queueSize), done: make(chan struct{})}
+	c := &Conn{UserID: userID, SessionHash: string(sessionHash), max: h.queueSize, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -216,11 +306,7 @@ func (h *Hub) Deliver(n chat.Notice) {
 			if len(n.Frame) == 0 {
 				continue
 			}
-			select {
-			case c.queue <- Item{Frame: n.Frame, EventSeq: n.EventSeq, ConversationID: n.ConversationID, MessageSeq: n.MessageSeq}:
-			default:
-				c.kick(ReasonLagging)
-			}
+			c.push(Item{Frame: n.Frame, EventSeq: n.EventSeq, ConversationID: n.ConversationID, MessageSeq: n.MessageSeq})
 		}
 	}
 }

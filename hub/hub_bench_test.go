@@ -11,7 +11,7 @@ import (
 // BenchmarkDeliver fans one notice out to the connections of n recipients,
 // one connection each (a group message to n online members), and reports
 // deliveries a second. Queues are drained outside the timed part, so this
-// is Deliver alone: the lookups, the channel sends and the hub's lock.
+// is Deliver alone: the lookups, the queue appends and the hub's lock.
 //
 //	go test -run '^$' -bench Deliver -benchmem ./hub/
 func BenchmarkDeliver(b *testing.B) {
@@ -26,11 +26,10 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			frame := []byte(`{"type":"message","message":{"conversation_id":9,"seq":41,"sender_id":1,"client_id":"c1","kind":"text","body":"hello everyone","created_at":"2026-11-22T01:02:03.456Z"}}`)
 			notice := chat.Notice{To: to, Frame: frame}
+			bufs := make([][]hub.Item, n)
 			drain := func() {
-				for _, c := range conns {
-					for len(c.Queue()) > 0 {
-						<-c.Queue()
-					}
+				for i, c := range conns {
+					bufs[i] = c.Take(bufs[i])
 				}
 			}
 			b.ReportAllocs()
@@ -65,6 +64,7 @@ func BenchmarkDeliverManyConnsOneUser(b *testing.B) {
 	for i := range conns {
 		conns[i] = h.Register(1, []byte(fmt.Sprint("session", i)))
 	}
+	bufs := make([][]hub.Item, n)
 	notice := chat.Notice{To: []int64{1}, Frame: []byte(`{"type":"event","event":{"seq":18,"type":"conversation.read","data":{"conversation_id":5,"last_read_seq":13},"created_at":"2026-11-22T01:02:03Z"}}`), EventSeq: 18}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -72,10 +72,8 @@ func BenchmarkDeliverManyConnsOneUser(b *testing.B) {
 		h.Deliver(notice)
 		if i%(hub.DefaultQueueSize/2) == hub.DefaultQueueSize/2-1 {
 			b.StopTimer()
-			for _, c := range conns {
-				for len(c.Queue()) > 0 {
-					<-c.Queue()
-				}
+			for i, c := range conns {
+				bufs[i] = c.Take(bufs[i])
 			}
 			b.StartTimer()
 		}

@@ -19,15 +19,27 @@ func TestDeliverToEveryConnectionOfEachRecipient(t *testing.T) {
 	h.Deliver(chat.Notice{To: []int64{1}, Frame: frame(`"a"`), EventSeq: 7})
 	h.Deliver(chat.Notice{To: []int64{1, 2}, Frame: frame(`"both"`)})
 	for name, c := range map[string]*hub.Conn{"a1": a1, "a2": a2} {
-		if got := <-c.Queue(); string(got.Frame) != `"a"` || got.EventSeq != 7 {
-			t.Fatalf("%s first: got %s/%d, want \"a\"/7", name, got.Frame, got.EventSeq)
+		select {
+		case <-c.Notify():
+		default:
+			t.Fatalf("%s: Notify has no value after a push", name)
 		}
-		if got := <-c.Queue(); string(got.Frame) != `"both"` {
-			t.Fatalf("%s second: got %s", name, got.Frame)
+		got := c.Take(nil)
+		if len(got) != 2 {
+			t.Fatalf("%s: took %d items, want 2", name, len(got))
+		}
+		if string(got[0].Frame) != `"a"` || got[0].EventSeq != 7 {
+			t.Fatalf("%s first: got %s/%d, want \"a\"/7", name, got[0].Frame, got[0].EventSeq)
+		}
+		if string(got[1].Frame) != `"both"` {
+			t.Fatalf("%s second: got %s", name, got[1].Frame)
+		}
+		if c.Len() != 0 || len(c.Take(nil)) != 0 {
+			t.Fatalf("%s: Take left items behind", name)
 		}
 	}
-	if got := <-b.Queue(); string(got.Frame) != `"both"` {
-		t.Fatalf("b: got %s, want \"both\"", got.Frame)
+	if got := b.Take(nil); len(got) != 1 || string(got[0].Frame) != `"both"` {
+		t.Fatalf("b: got %v, want \"both\"", got)
 	}
 	if n := h.Count(); n != 3 {
 		t.Fatalf("Count: got %d, want 3", n)
@@ -45,7 +57,9 @@ func TestSlowConnectionIsDroppedWithoutDelayingOthers(t *testing.T) {
 	start := time.Now()
 	for i := 0; i < 100; i++ {
 		h.Deliver(chat.Notice{To: []int64{1, 2}, Frame: frame(fmt.Sprint(i))})
-		<-healthy.Queue() // the healthy reader keeps up
+		if len(healthy.Take(nil)) != 1 { // the healthy reader keeps up
+			t.Fatal("the healthy connection did not get its frame")
+		}
 	}
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Fatalf("delivery took %v: a stalled connection blocked the fan-out", elapsed)
@@ -77,7 +91,7 @@ func TestCloseSessionsAndShutdown(t *testing.T) {
 		t.Fatal("the other session was closed too")
 	default:
 	}
-	if len(keep.Queue()) != 0 {
+	if keep.Len() != 0 {
 		t.Fatal("a control notice was queued as a frame")
 	}
 	h.Close()
@@ -168,5 +182,45 @@ func TestPresentCountsTheGrace(t *testing.T) {
 	h.Register(1, nil) // back within the grace: listed once
 	if got := h.Present(); len(got) != 2 {
 		t.Fatalf("Present after a reconnect: got %v, want two users", got)
+	}
+}
+
+func TestQueueGrowsToItsBoundThenKicks(t *testing.T) {
+	h := hub.New(nil, 100)
+	c := h.Register(1, nil)
+	wakes := 0
+	c.SetWake(func() { wakes++ })
+	for i := range 100 {
+		h.Deliver(chat.Notice{To: []int64{1}, Frame: frame(fmt.Sprint(i))})
+	}
+	if c.Kicked() {
+		t.Fatal("kicked before the bound")
+	}
+	if wakes != 100 {
+		t.Fatalf("wake ran %d times, want once per push (100)", wakes)
+	}
+	buf := c.Take(nil)
+	if len(buf) != 100 {
+		t.Fatalf("took %d, want 100", len(buf))
+	}
+	for i, it := range buf {
+		if string(it.Frame) != fmt.Sprint(i) {
+			t.Fatalf("item %d: %s", i, it.Frame)
+		}
+	}
+	// Passing the slice back reuses it and forgets its old frames.
+	h.Deliver(chat.Notice{To: []int64{1}, Frame: frame("x")})
+	buf = c.Take(buf)
+	if len(buf) != 1 || string(buf[0].Frame) != "x" {
+		t.Fatalf("after reuse: %v", buf)
+	}
+	for i := 0; i <= 100; i++ {
+		h.Deliver(chat.Notice{To: []int64{1}, Frame: frame("y")})
+	}
+	if c.Reason() != hub.ReasonLagging {
+		t.Fatal("overflow did not kick with ReasonLagging")
+	}
+	if wakes != 100+1+100+1 {
+		t.Fatalf("wake ran %d times, want once per push and once for the kick", wakes)
 	}
 }

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// A WebSocket's bytes go out through a cork: coder/websocket writes every
+// frame to a bufio.Writer and flushes it at the end of each message, so
+// without the cork each frame would be one write(2). The connection's
+// writer opens a batch (begin), writes every frame it has queued (they
+// land in memory), then sends them with one write and one deadline (flush).
+// Outside a batch the cork writes through at once: control frames (pong
+// replies, pings, the close frame) and answers written by other goroutines
+// never wait for a batch that is not open, and one that is open is flushed
+// by its writer when it ends.
+
+// corkBufioSize is the bufio.Writer coder/websocket writes through: it only
+// gathers a frame's header and the start of a small payload, the rest goes
+// to the cork directly.
+const corkBufioSize = 128
+
+// wsReadBufferSize is the reader coder/websocket parses client frames
+// from. Clients send little; a payload larger than this is read without
+// copying through it.
+const wsReadBufferSize = 512
+
+// maxBatchBytes flushes a batch early once this much is gathered.
+const maxBatchBytes = 64 << 10
+
+// batchBufs recycles batch buffers, so an idle connection holds none.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// errCorkStopped is returned by flush after stop: the batch was dropped,
+// nothing of it was sent.
+var errCorkStopped = errors.New("connection is being closed")
+
+type cork struct {
+	conn         net.Conn
+	writeTimeout time.Duration
+
+	mu       sync.Mutex // guards buf and batching; held across writes to conn
+	buf      *[]byte
+	batching bool
+
+	dmu      sync.Mutex // guards inFlight and stopped; never held across I/O
+	inFlight bool       // a write to conn is under way
+	stopped  bool
+}
+
+// Write is called by coder/websocket's bufio.Writer, under coder's own
+// frame lock.
+func (c *cork) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		if c.buf == nil {
+			c.buf = batchBufs.Get().(*[]byte)
+		}
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	return c.send(p)
+}
+
+// send writes p to the connection with a fresh deadline. c.mu is held.
+func (c *cork) send(p []byte) (int, error) {
+	c.dmu.Lock()
+	c.inFlight = true
+	err := c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	c.dmu.Unlock()
+	n := 0
+	if err == nil {
+		n, err = c.conn.Write(p)
+	}
+	c.dmu.Lock()
+	c.inFlight = false
+	c.dmu.Unlock()
+	return n, err
+}
+
+// begin opens a batch: writes are kept until flush.
+func (c *cork) begin() {
+	c.mu.Lock()
+	c.batching = true
+	c.mu.Unlock()
+}
+
+// buffered is the size of the open batch.
+func (c *cork) buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return 0
+	}
+	return len(*c.buf)
+}
+
+// flush closes the batch and sends it with one write. After stop it drops
+// the batch instead and returns errCorkStopped: nothing was sent, so the
+// stream is still whole for a close frame.
+func (c *cork) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	if c.buf == nil {
+		return nil
+	}
+	buf := c.buf
+	c.buf = nil
+	defer func() {
+		*buf = (*buf)[:0]
+		if cap(*buf) <= maxBatchBytes*2 {
+			batchBufs.Put(buf)
+		}
+	}()
+	if len(*buf) == 0 {
+		return nil
+	}
+	c.dmu.Lock()
+	stopped := c.stopped
+	c.dmu.Unlock()
+	if stopped {
+		return errCorkStopped
+	}
+	_, err := c.send(*buf)
+	return err
+}
+
+// stop makes later batches be dropped and ends a write under way at once
+// (a peer that stopped reading): the connection is being closed. Writes
+// outside batches (the close frame) still go out. It does not block.
+func (c *cork) stop() {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if c.stopped {
+		return // only the first call: a later one could cut the close frame
+	}
+	c.stopped = true
+	if c.inFlight {
+		_ = c.conn.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// corkedHijacker hands coder/websocket the hijacked connection with a small
+// reader and a writer on the cork.
+type corkedHijacker struct {
+	http.ResponseWriter
+	writeTimeout time.Duration
+	cork         *cork
+}
+
+func (h *corkedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Bytes the client sent after its request (a first frame) are in
+	// net/http's reader; move them to ours and let net/http's go.
+	var r *bufio.Reader
+	if n := brw.Reader.Buffered(); n > 0 {
+		rest, _ := brw.Reader.Peek(n)
+		rest = bytes.Clone(rest)
+		r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), conn), max(wsReadBufferSize, n))
+		if _, err := r.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	} else {
+		r = bufio.NewReaderSize(conn, wsReadBufferSize)
+	}
+	h.cork = &cork{conn: conn, writeTimeout: h.writeTimeout}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, corkBufioSize)), nil
+}
