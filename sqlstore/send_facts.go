@@ -16,7 +16,7 @@ import (
 // rows made a group send four times dearer.
 // The flags column is 4 for a live group, plus 1 for mute_all, plus 2 for
 // allow_temp; NULL when the group is gone.
-const sendFactsQuery = `SELECT ` + conversationColumns + `, m.user_id,
+const sendFactsSelect = `SELECT ` + conversationColumns + `, m.user_id AS member_id,
 	CASE WHEN c.kind = 'direct' AND m.user_id <> $2 THEN
 		EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $2 AND f.friend_id = m.user_id) END,
 	CASE WHEN c.kind IN ('direct', 'temp') AND m.user_id <> $2 THEN
@@ -28,9 +28,16 @@ const sendFactsQuery = `SELECT ` + conversationColumns + `, m.user_id,
 	CASE WHEN c.kind IN ('group', 'temp') AND m.user_id = $2 THEN
 		(SELECT 4 + CASE WHEN g.mute_all THEN 1 ELSE 0 END + CASE WHEN g.allow_temp THEN 2 ELSE 0 END
 			FROM groups g WHERE g.id = c.group_id AND g.dissolved_at IS NULL) END
-	FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
-	WHERE c.id = $1 AND (m.user_id = $2 OR c.kind <> 'group')
-	ORDER BY m.user_id`
+	FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id`
+
+// sendFactsQuery is the sender's row, then the others' unless it is a
+// group. Two halves rather than one OR, so that each uses the primary key
+// and a group's other members are never visited.
+const sendFactsQuery = sendFactsSelect + `
+	WHERE c.id = $1 AND m.user_id = $2
+	UNION ALL ` + sendFactsSelect + `
+	WHERE c.id = $1 AND c.kind <> 'group' AND m.user_id <> $2
+	ORDER BY member_id`
 
 func (t *readTx) SendFacts(ctx context.Context, conversationID, senderID int64) (*chat.SendFacts, error) {
 	var f chat.SendFacts
