@@ -21,6 +21,8 @@ type DB struct {
 	dialect dialect
 	write   *sql.DB // one connection, used by the writer goroutine only (after migrations)
 	read    *sql.DB // read-only pool for View
+	// readStmts, when set (SQLite), keeps View's queries prepared.
+	readStmts *readStmts
 
 	queue      chan *writeReq // Update -> writer
 	stop       chan struct{}  // closed by Close once no Update can enqueue
@@ -49,6 +51,9 @@ func newDB(d dialect, write, read *sql.DB) *DB {
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	if d.prepareReads {
+		db.readStmts = newReadStmts(read)
+	}
 	go db.runWriter()
 	return db
 }
@@ -76,6 +81,9 @@ func (db *DB) View(ctx context.Context, fn func(chat.ReadTx) error) error {
 		return fmt.Errorf("sqlstore: begin view: %w: %w", errUnavailable, err)
 	}
 	t := &readTx{tx: sqltx}
+	if db.readStmts != nil {
+		t.tx = &preparedTx{tx: sqltx, cache: db.readStmts}
+	}
 	defer func() {
 		t.done.Store(true)
 		// Nothing to keep: a read-only transaction ends the same either way.
@@ -109,6 +117,9 @@ func (db *DB) Close() error {
 		db.inflight.Wait()
 		close(db.stop)
 		<-db.writerDone
+		if db.readStmts != nil {
+			db.readStmts.close()
+		}
 		db.closeErr = errors.Join(db.read.Close(), db.write.Close())
 	})
 	return db.closeErr

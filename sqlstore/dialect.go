@@ -34,6 +34,9 @@ type dialect struct {
 	beginWrite, beginAlone string
 	// maxBatch, when set, lowers the writer's maxBatch.
 	maxBatch int
+	// prepareReads keeps View's queries prepared (readStmts): for a driver
+	// that does not cache statements by itself.
+	prepareReads bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

@@ -38,6 +38,7 @@ func run(args []string) error {
 	busPrefix := fs.String("bus-prefix", env("PARLEY_BUS_PREFIX", ""), "NATS subject prefix: the same on every node of a cluster, another for each cluster sharing the NATS server; default parley (PARLEY_BUS_PREFIX)")
 	blobs := fs.String("blobs", env("PARLEY_BLOBS", ""), "attachments: empty for DATA/blobs, dir:PATH (a folder, shared or not), or s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (PARLEY_BLOBS)")
 	nodeTimeout := fs.Duration("node-timeout", envDuration("PARLEY_NODE_TIMEOUT", 30*time.Second), "how long a node may miss heartbeats before the others take its users for offline (PARLEY_NODE_TIMEOUT)")
+	pingInterval := fs.Duration("ping-interval", envDuration("PARLEY_PING_INTERVAL", 25*time.Second), "how often an idle WebSocket is pinged; keep it under the idle timeout of any proxy in front (nginx: 60s) (PARLEY_PING_INTERVAL)")
 	proxies := fs.String("trusted-proxies", env("PARLEY_TRUSTED_PROXIES", ""), "addresses or CIDR ranges of the reverse proxies in front, whose X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated (PARLEY_TRUSTED_PROXIES)")
 	origins := fs.String("origins", env("PARLEY_ORIGINS", ""), "extra allowed Origin hosts, comma-separated (PARLEY_ORIGINS)")
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
@@ -65,6 +66,10 @@ func run(args []string) error {
 	if *nodeTimeout < 3*time.Second {
 		return fmt.Errorf("-node-timeout (PARLEY_NODE_TIMEOUT) must be at least 3s: a node beats three times per timeout")
 	}
+	if *pingInterval < 5*time.Second {
+		return fmt.Errorf("-ping-interval (PARLEY_PING_INTERVAL) must be at least 5s")
+	}
+	cfg.API.PingInterval = *pingInterval
 	if *maxImage <= 0 || *maxFile <= 0 || *maxPixels <= 0 {
 		return fmt.Errorf("-max-image-mib, -max-file-mib and -max-image-mpx (and their PARLEY_ variables) must be positive integers")
 	}
