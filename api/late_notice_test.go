@@ -79,3 +79,53 @@ func TestEventsPublishedOutOfOrderAreNotSkipped(t *testing.T) {
 		t.Fatalf("event seqs: got %v, want %d, %d, %d", seqs, events[0].Seq, events[1].Seq, events[1].Seq+1)
 	}
 }
+
+// TestMessagesPublishedOutOfOrderAreNotSkipped: two nodes' commits to one
+// conversation may reach a third node in either order. A stream that
+// receives message N+2 before N+1 reads N+1 from the store first and drops
+// the late copy: the client sees N+1, N+2, N+3, each once, in order.
+func TestMessagesPublishedOutOfOrderAreNotSkipped(t *testing.T) {
+	m := MustServer(t)
+	a, b := MustUser(t, m, "eve"), MustUser(t, m, "fay")
+	conv := MustFriends(t, a, b)
+	old := a.MustSend(conv, "m1", "seen", http.StatusCreated)
+	sock := b.MustDial(fmt.Sprintf("?after=0&convs=%d:%d", conv, old.Seq))
+	ctx := context.Background()
+	svc := m.Service()
+	// Store two messages without publishing them, as if they came from
+	// other nodes whose notices are still on the way.
+	var stored []*chat.Message
+	for i := range 2 {
+		msg := &chat.Message{ConversationID: conv, SenderID: a.user.ID, ClientID: fmt.Sprintf("other-node-%d", i),
+			Kind: chat.MessageText, Body: fmt.Sprintf("from afar %d", i), CreatedAt: time.Now()}
+		if err := svc.Store.Update(ctx, func(tx chat.Tx) error { return tx.AppendMessage(ctx, msg) }); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, msg)
+	}
+	publish := func(msg *chat.Message) {
+		frame, _ := json.Marshal(chat.FrameMessage{Type: chat.FrameTypeMessage, Message: msg})
+		if err := svc.Bus.Publish(ctx, chat.Notice{To: []int64{b.user.ID}, Frame: frame,
+			ConversationID: conv, MessageSeq: msg.Seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(stored[1]) // the later one first
+	publish(stored[0])
+	a.MustSend(conv, "m4", "next", http.StatusCreated)
+	var got []string
+	for len(got) < 3 {
+		f := sock.MustRead()
+		if f.Type == "message" {
+			got = append(got, fmt.Sprintf("%d:%s", f.Message.Seq, f.Message.Body))
+		}
+	}
+	want := []string{
+		fmt.Sprintf("%d:from afar 0", old.Seq+1),
+		fmt.Sprintf("%d:from afar 1", old.Seq+2),
+		fmt.Sprintf("%d:next", old.Seq+3),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("message frames: got %v, want %v", got, want)
+	}
+}

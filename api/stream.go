@@ -64,9 +64,11 @@ type stream struct {
 	conn       *hub.Conn
 	sentEvents int64
 	// sentMsgs is, per conversation, the newest message the client holds:
-	// the cursor's, or the newest replayed. Live copies at or below it are
-	// dropped (a notice may arrive late: NATS delivers what it kept during
-	// an outage after the client has resumed from the database).
+	// the cursor's, the newest replayed, or the newest sent live. Live
+	// copies at or below it are dropped (a notice may arrive late: NATS
+	// delivers what it kept during an outage after the client has resumed
+	// from the database), and a live seq past the next one is preceded by
+	// the ones in between, read from the store (liveMessageFrames).
 	sentMsgs map[int64]int64
 }
 
@@ -126,8 +128,8 @@ type outFrame struct {
 // across nodes), so the missing events are read from the log and sent
 // first: never a gap.
 func (s *Server) liveFrames(ctx context.Context, st *stream, item hub.Item) ([]outFrame, error) {
-	if item.MessageSeq != 0 && item.MessageSeq <= st.sentMsgs[item.ConversationID] {
-		return nil, nil
+	if item.MessageSeq != 0 {
+		return s.liveMessageFrames(ctx, st, item)
 	}
 	if item.EventSeq == 0 {
 		return []outFrame{{v: item.Frame}}, nil
@@ -154,6 +156,48 @@ func (s *Server) liveFrames(ctx context.Context, st *stream, item hub.Item) ([]o
 		// the seqs the client sees jump, and it resumes from them.
 		out = append(out, outFrame{v: item.Frame, eventSeq: item.EventSeq})
 		st.sentEvents = item.EventSeq
+	}
+	return out, nil
+}
+
+// liveMessageFrames is liveFrames for a message. This node publishes its
+// own commits in order (chat's publishOrder), but two nodes' commits to one
+// conversation reach a third node in either order: a seq that jumps past
+// the next one of a conversation the stream knows means the one in between
+// is on its way, or lost, so the missing messages are read from the store
+// and sent first, and the late copy is dropped when it comes. The first
+// message of a conversation the stream does not know is sent as it is.
+func (s *Server) liveMessageFrames(ctx context.Context, st *stream, item hub.Item) ([]outFrame, error) {
+	cid := item.ConversationID
+	sent, known := st.sentMsgs[cid]
+	switch {
+	case known && item.MessageSeq <= sent:
+		return nil, nil
+	case !known || item.MessageSeq == sent+1:
+		st.sentMsgs[cid] = item.MessageSeq
+		return []outFrame{{v: item.Frame}}, nil
+	}
+	msgs, _, err := s.chat.MessagesAfter(ctx, st.conn.UserID, cid, sent, int(min(item.MessageSeq-sent, chat.MaxPageSize)))
+	if chat.ErrorCode(err) == chat.ENOTFOUND {
+		return nil, nil // no longer a member: nothing of it goes out
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outFrame, 0, len(msgs)+1)
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Seq > item.MessageSeq {
+			break
+		}
+		out = append(out, outFrame{v: chat.FrameMessage{Type: chat.FrameTypeMessage, Message: m}})
+		st.sentMsgs[cid] = m.Seq
+	}
+	if st.sentMsgs[cid] < item.MessageSeq {
+		// Past one page: send the item itself; the client sees the jump and
+		// fetches the rest from history.
+		out = append(out, outFrame{v: item.Frame})
+		st.sentMsgs[cid] = item.MessageSeq
 	}
 	return out, nil
 }

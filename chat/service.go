@@ -34,6 +34,8 @@ type Service struct {
 	NodeTimeout time.Duration
 
 	presence presenceState
+	// order publishes the notices of transactions in commit order.
+	order publishOrder
 
 	// dummyHash is verified against when a login names an unknown user, so
 	// that unknown users and wrong passwords take similar time.
@@ -167,22 +169,48 @@ func encodeEventFrame(ev *Event) ([]byte, error) {
 // encodes the frames fn queued and publishes its notices. A failed publish
 // is logged, not returned: the change is durable and clients repair the gap
 // by resuming.
+//
+// Notices are published in commit order (see publishOrder): fn takes a
+// ticket as its last step, and the caller deposits under it what is to be
+// published, or nothing when the transaction did not commit.
 func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
 	var out outbox
+	ticketed := false
+	var ticket uint64
 	err := s.Store.Update(ctx, func(tx Tx) error {
+		if ticketed {
+			// The store runs fn again (PostgreSQL lost a race): the earlier
+			// run's ticket will never commit.
+			s.order.deposit(ctx, ticket, nil, s.publishLogged)
+			ticketed = false
+		}
 		out.notices, out.frames = out.notices[:0], out.frames[:0]
-		return fn(tx, &out)
+		if err := fn(tx, &out); err != nil {
+			return err
+		}
+		if len(out.notices) > 0 && s.Bus != nil {
+			ticket, ticketed = s.order.take(), true
+		}
+		return nil
 	})
-	if err != nil {
+	if !ticketed {
 		return err
 	}
-	if len(out.notices) > 0 && s.Bus != nil {
-		out.encode(s.Log)
-		if err := s.Bus.Publish(context.WithoutCancel(ctx), out.notices...); err != nil {
-			s.Log.Warn("publish after commit failed; clients will catch up on resume", "err", err)
-		}
+	if err != nil {
+		s.order.deposit(ctx, ticket, nil, s.publishLogged)
+		return err
 	}
+	out.encode(s.Log)
+	s.order.deposit(context.WithoutCancel(ctx), ticket, out.notices, s.publishLogged)
 	return nil
+}
+
+// publishLogged sends notices on the Bus. A failed publish is logged, not
+// returned: the change is durable and clients repair the gap by resuming.
+func (s *Service) publishLogged(ctx context.Context, notices []Notice) {
+	if err := s.publish(ctx, notices); err != nil {
+		s.Log.Warn("publish after commit failed; clients will catch up on resume", "err", err)
+	}
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx ReadTx) error) error {
