@@ -310,14 +310,7 @@ func (s *Service) Recall(ctx context.Context, userID, conversationID, seq int64)
 		}
 		notice = &Message{ConversationID: conversationID, SenderID: userID, ClientID: "recall-" + randomID(), Kind: MessageRecall,
 			Body: fmt.Sprintf("%s recalled a message", by.DisplayName), Data: mustJSON(Recall{Seq: seq, By: by}), CreatedAt: now}
-		if err := tx.AppendMessage(ctx, notice); err != nil {
-			return err
-		}
-		members, err := tx.ConversationMembers(ctx, conversationID)
-		if err != nil {
-			return err
-		}
-		return out.message(notice, members)
+		return announceLocked(ctx, tx, out, notice)
 	})
 	if err == nil && gone != nil && s.Media.Blobs != nil {
 		// The row stays (downloads of a recalled message already answer

@@ -52,6 +52,12 @@ func (s *Service) AddMember(ctx context.Context, callerID, groupID, targetID int
 		} else if blocked {
 			return Errorf(EREFUSED, "this person does not accept this from you")
 		}
+		// Someone already in the group is that, full or not.
+		if _, err := tx.GroupMember(ctx, groupID, targetID); err == nil {
+			return Errorf(EALREADYMEMBER, "%s is already a member", target.DisplayName)
+		} else if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
 		if g.MemberCount >= g.MemberLimit {
 			return Errorf(EGROUPFULL, "this group is full (%d members)", g.MemberLimit)
 		}
@@ -59,10 +65,25 @@ func (s *Service) AddMember(ctx context.Context, callerID, groupID, targetID int
 			fmt.Sprintf("%s added %s", caller.User.DisplayName, target.DisplayName), callerID); err != nil {
 			return err
 		}
-		// A pending request from the person is settled by the addition.
+		// A pending request from the person is settled by the addition, and
+		// the applicant and every admin hear of it as of any decision.
 		if r, err := tx.PendingJoinRequest(ctx, groupID, targetID); err == nil {
-			if err := tx.DecideJoinRequest(ctx, r.ID, JoinApproved, callerID, s.now()); err != nil {
+			now := s.now()
+			if err := tx.DecideJoinRequest(ctx, r.ID, JoinApproved, callerID, now); err != nil {
 				return err
+			}
+			decided, err := tx.JoinRequestByID(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			admins, err := s.adminIDsLocked(ctx, tx, groupID)
+			if err != nil {
+				return err
+			}
+			for _, a := range append(admins, targetID) {
+				if err := out.event(ctx, tx, a, EventJoinRequestDecided, decided, now); err != nil {
+					return err
+				}
 			}
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err

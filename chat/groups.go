@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -476,12 +477,24 @@ func (s *Service) DecideJoinRequest(ctx context.Context, userID, requestID int64
 func (s *Service) systemLocked(ctx context.Context, tx Tx, out *outbox, g *Group, info SystemInfo, body string, senderID int64) error {
 	m := &Message{ConversationID: g.ConversationID, SenderID: senderID, ClientID: "sys-" + randomID(), Kind: MessageSystem,
 		Body: body, Data: mustJSON(info), CreatedAt: s.now()}
+	return announceLocked(ctx, tx, out, m)
+}
+
+// announceLocked appends a message the server writes (a system or recall
+// notice) and queues it for every member of its conversation.
+func announceLocked(ctx context.Context, tx Tx, out *outbox, m *Message) error {
 	if err := tx.AppendMessage(ctx, m); err != nil {
 		return err
 	}
-	members, err := tx.ConversationMembers(ctx, g.ConversationID)
+	members, err := tx.ConversationMembers(ctx, m.ConversationID)
 	if err != nil {
 		return err
+	}
+	// What you did yourself is not unread to you, as with your own sends.
+	if slices.Contains(members, m.SenderID) {
+		if _, err := tx.SetLastRead(ctx, m.ConversationID, m.SenderID, m.Seq); err != nil {
+			return err
+		}
 	}
 	return out.message(m, members)
 }

@@ -1,0 +1,105 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/chat"
+)
+
+// unreadIn returns the user's unread count in a conversation.
+func unreadIn(tb testing.TB, svc *chat.Service, userID, conversationID int64) int64 {
+	tb.Helper()
+	list, err := svc.Conversations(context.Background(), userID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range list {
+		if c.ID == conversationID {
+			return c.Unread
+		}
+	}
+	tb.Fatalf("conversation %d is not in user %d's list", conversationID, userID)
+	return 0
+}
+
+// What an admin does shows in the group's history but is not unread to
+// them; the others have it unread.
+func TestOwnSystemMessagesAreRead(t *testing.T) {
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	svc := MustService(t, &now)
+	ctx := context.Background()
+	owner, bob := MustRegister(t, svc, "owner"), MustRegister(t, svc, "bob")
+	g, err := svc.CreateGroup(ctx, owner, chat.GroupSettings{Name: ptr("Quiet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unreadIn(t, svc, owner, g.ConversationID); got != 0 {
+		t.Fatalf("creator's unread after creating: got %d, want 0", got)
+	}
+	if _, err := svc.AddMember(ctx, owner, g.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Mute(ctx, owner, g.ID, bob, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := unreadIn(t, svc, owner, g.ConversationID); got != 0 {
+		t.Fatalf("owner's unread after adding and muting: got %d, want 0", got)
+	}
+	if got := unreadIn(t, svc, bob, g.ConversationID); got != 2 {
+		t.Fatalf("bob's unread (added, muted): got %d, want 2", got)
+	}
+}
+
+// Adding someone who is already a member says so even when the group is
+// full; adding someone whose join request is pending settles it, and the
+// applicant and the admins hear of the decision.
+func TestAddMemberSettlesRequestAndKnowsMembers(t *testing.T) {
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	svc := MustService(t, &now)
+	ctx := context.Background()
+	owner, bob, cat := MustRegister(t, svc, "owner"), MustRegister(t, svc, "bob"), MustRegister(t, svc, "cat")
+	g, err := svc.CreateGroup(ctx, owner, chat.GroupSettings{Name: ptr("Small"), MemberLimit: ptr(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, req, err := svc.JoinGroup(ctx, bob, g.ID, "let me in")
+	if err != nil || req == nil {
+		t.Fatalf("join request: %v, %v", req, err)
+	}
+	_, bobBefore, err := svc.EventsAfter(ctx, bob, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddMember(ctx, owner, g.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := svc.EventsAfter(ctx, bob, bobBefore, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decided *chat.JoinRequest
+	for _, e := range events {
+		if e.Type == chat.EventJoinRequestDecided {
+			decided = new(chat.JoinRequest)
+			if err := json.Unmarshal(e.Data, decided); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if decided == nil || decided.ID != req.ID || decided.Status != chat.JoinApproved {
+		t.Fatalf("bob's events after being added: %+v; want join_request.decided approving request %d", events, req.ID)
+	}
+	if reqs, err := svc.JoinRequests(ctx, owner, g.ID); err != nil || len(reqs) != 0 {
+		t.Fatalf("pending requests after the addition: %v, %v; want none", reqs, err)
+	}
+	if _, err := svc.AddMember(ctx, owner, g.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	// Full now (3 of 3): bob is still "already a member", not "full".
+	if _, err := svc.AddMember(ctx, owner, g.ID, bob); chat.ErrorCode(err) != chat.EALREADYMEMBER {
+		t.Fatalf("adding a member again to a full group: got %v, want already_member", err)
+	}
+}
