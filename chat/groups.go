@@ -60,7 +60,7 @@ const MaxMemberLimit = 5000
 
 func (s *Service) memberLimitCap() int {
 	if s.MaxMemberLimit > 0 {
-		return s.MaxMemberLimit
+		return min(s.MaxMemberLimit, MaxMemberLimit)
 	}
 	return MaxMemberLimit
 }

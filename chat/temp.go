@@ -14,7 +14,8 @@ type BlockChange struct {
 // another member of a group they share, without being friends. If they are
 // friends already, their direct conversation is returned instead.
 //
-// Errors: ENOTMEMBER if either is not a member, ETEMPOFF if the group does
+// Errors: ENOSHAREDGROUP if either is not a member (or there is no such
+// group: a stranger learns nothing of it), ETEMPOFF if the group does
 // not allow it, ESELF, EREFUSED if the peer blocked the caller.
 func (s *Service) OpenTempSession(ctx context.Context, userID, groupID, peerID int64) (*ConversationSummary, error) {
 	if peerID == userID {
