@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/api"
 )
@@ -15,6 +16,7 @@ import (
 // (one muted) and an outsider.
 type groupWorld struct {
 	id, conv, requestID int64
+	seq                 int64 // a message a row's setup sent, if any
 }
 
 type cast struct {
@@ -61,11 +63,43 @@ func (c *cast) MustWorld(t *testing.T) groupWorld {
 type groupAction struct {
 	name     string
 	readOnly bool // leaves the world as it was, so one world serves every role
+	send     bool // a send: a send frame over the WebSocket, not a request frame
 	ok       int  // the status of a permitted call
+	// setup, if set, changes a fresh world before the call.
+	setup func(c *cast, w *groupWorld)
 	// call returns the method, path and body of the action in world w.
 	call func(c *cast, w groupWorld) (method, path string, body any)
 	// want maps each role to the expected error code ("" = permitted).
 	want map[string]string
+	// check, if set, looks further at the answer; it returns what is wrong.
+	check func(role string, r matrixAnswer) string
+}
+
+// matrixAnswer is what a matrix call got, whichever the transport.
+type matrixAnswer struct {
+	status int
+	err    errorJSON
+	data   []byte // the body (nil for a send frame)
+}
+
+func isGroupMemberRole(role string) bool { return role != "removed" && role != "outsider" }
+
+// mustMute mutes a member of the world's group for minutes (0: until unmuted).
+func (c *cast) mustMute(w *groupWorld, u *client, minutes int) {
+	c.owner.tb.Helper()
+	var body any = map[string]any{"minutes": minutes}
+	if minutes == 0 {
+		body = map[string]any{"minutes": nil}
+	}
+	c.owner.MustDo("POST", fmt.Sprintf("/api/groups/%d/members/%d/mute", w.id, u.user.ID), body, http.StatusOK, nil)
+}
+
+// matrixSendRow is a send by every role after setup, over HTTP and send frames.
+func matrixSendRow(name string, setup func(c *cast, w *groupWorld), want map[string]string, check func(string, matrixAnswer) string) groupAction {
+	return groupAction{name: name, send: true, ok: http.StatusCreated, setup: setup,
+		call: func(c *cast, w groupWorld) (string, string, any) {
+			return "POST", fmt.Sprintf("/api/conversations/%d/messages", w.conv), map[string]any{"client_id": "m1", "body": "hello group"}
+		}, want: want, check: check}
 }
 
 var roles = []string{"owner", "admin", "member", "muted", "removed", "outsider"}
@@ -87,14 +121,82 @@ const (
 )
 
 var groupActions = []groupAction{
-	{name: "send", ok: http.StatusCreated,
-		call: func(c *cast, w groupWorld) (string, string, any) {
-			return "POST", fmt.Sprintf("/api/conversations/%d/messages", w.conv), map[string]any{"client_id": "m1", "body": "hello group"}
-		}, want: grid(ok, ok, ok, muted, notF, notF)},
+	matrixSendRow("send", nil, grid(ok, ok, ok, muted, notF, notF), nil),
+	// While the whole group is muted only the owner and admins speak; the
+	// mute-all has no end, so the error carries no until.
+	matrixSendRow("send under mute-all", func(c *cast, w *groupWorld) {
+		c.owner.MustDo("POST", fmt.Sprintf("/api/groups/%d/mute-all", w.id), map[string]any{"on": true}, http.StatusOK, nil)
+	}, grid(ok, ok, muted, muted, notF, notF), func(role string, r matrixAnswer) string {
+		if role == "member" && r.err.Until != nil {
+			return fmt.Sprintf("until %v on a mute-all, want none", r.err.Until)
+		}
+		return ""
+	}),
+	// A timed mute says when it ends; an indefinite one does not.
+	matrixSendRow("send muted for 10 minutes", func(c *cast, w *groupWorld) {
+		c.mustMute(w, c.member, 10)
+	}, grid(ok, ok, muted, muted, notF, notF), func(role string, r matrixAnswer) string {
+		switch role {
+		case "member":
+			if r.err.Until == nil {
+				return "no until on a 10-minute mute"
+			}
+			if d := time.Until(*r.err.Until); d <= 9*time.Minute || d > 10*time.Minute {
+				return fmt.Sprintf("until %v is %v away, want about 10 minutes", r.err.Until, d)
+			}
+		case "muted":
+			if r.err.Until != nil {
+				return fmt.Sprintf("until %v on a mute until unmuted, want none", r.err.Until)
+			}
+		}
+		return ""
+	}),
 	{name: "history", readOnly: true, ok: http.StatusOK,
 		call: func(c *cast, w groupWorld) (string, string, any) {
 			return "GET", fmt.Sprintf("/api/conversations/%d/messages", w.conv), nil
 		}, want: grid(ok, ok, ok, ok, notF, notF)},
+	// Members see the whole group and their own membership; anyone else
+	// the public card only.
+	{name: "view", readOnly: true, ok: http.StatusOK,
+		call: func(c *cast, w groupWorld) (string, string, any) {
+			return "GET", fmt.Sprintf("/api/groups/%d", w.id), nil
+		}, want: grid(ok, ok, ok, ok, ok, ok),
+		check: func(role string, r matrixAnswer) string {
+			var v struct {
+				Group map[string]json.RawMessage `json:"group"`
+			}
+			if err := json.Unmarshal(r.data, &v); err != nil || v.Group["name"] == nil || v.Group["number"] == nil || v.Group["member_count"] == nil {
+				return fmt.Sprintf("body %s: want a group with name, number and member_count", r.data)
+			}
+			private := []string{"conversation_id", "owner_id", "mute_all", "allow_temp_sessions", "me"}
+			if !isGroupMemberRole(role) {
+				for _, k := range private {
+					if v.Group[k] != nil {
+						return fmt.Sprintf("a non-member sees %s: %s", k, r.data)
+					}
+				}
+				return ""
+			}
+			for _, k := range private {
+				if v.Group[k] == nil {
+					return fmt.Sprintf("a member does not see %s: %s", k, r.data)
+				}
+			}
+			var me struct {
+				Role       string     `json:"role"`
+				MutedUntil *time.Time `json:"muted_until"`
+			}
+			_ = json.Unmarshal(v.Group["me"], &me)
+			wantRole := map[string]string{"owner": "owner", "admin": "admin", "member": "member", "muted": "member"}[role]
+			if me.Role != wantRole || (me.MutedUntil != nil) != (role == "muted") {
+				return fmt.Sprintf("me: got %+v, want role %s, muted %v", me, wantRole, role == "muted")
+			}
+			return ""
+		}},
+	{name: "join", ok: http.StatusAccepted,
+		call: func(c *cast, w groupWorld) (string, string, any) {
+			return "POST", fmt.Sprintf("/api/groups/%d/join", w.id), map[string]any{"note": "me too"}
+		}, want: grid("already_member", "already_member", "already_member", "already_member", ok, ok)},
 	{name: "members", readOnly: true, ok: http.StatusOK,
 		call: func(c *cast, w groupWorld) (string, string, any) {
 			return "GET", fmt.Sprintf("/api/groups/%d/members", w.id), nil
@@ -147,6 +249,25 @@ var groupActions = []groupAction{
 		call: func(c *cast, w groupWorld) (string, string, any) {
 			return "PUT", fmt.Sprintf("/api/groups/%d/members/%d/role", w.id, c.target.user.ID), map[string]any{"role": "admin"}
 		}, want: grid(ok, forb, forb, forb, notM, notM)},
+	{name: "dismiss admin", ok: http.StatusOK,
+		call: func(c *cast, w groupWorld) (string, string, any) {
+			return "PUT", fmt.Sprintf("/api/groups/%d/members/%d/role", w.id, c.admin2.user.ID), map[string]any{"role": "member"}
+		}, want: grid(ok, forb, forb, forb, notM, notM),
+		check: func(role string, r matrixAnswer) string {
+			if role == "owner" && !strings.Contains(string(r.data), `"role":"member"`) {
+				return fmt.Sprintf("body %s: want the member with role member", r.data)
+			}
+			return ""
+		}},
+	// The owner and admins recall anyone's message in a group; others only
+	// their own.
+	{name: "recall another's", ok: http.StatusOK,
+		setup: func(c *cast, w *groupWorld) {
+			w.seq = c.target.MustSend(w.conv, "recall-me", "a message to recall", http.StatusCreated).Seq
+		},
+		call: func(c *cast, w groupWorld) (string, string, any) {
+			return "POST", fmt.Sprintf("/api/conversations/%d/messages/%d/recall", w.conv, w.seq), nil
+		}, want: grid(ok, ok, forb, forb, notF, notF)},
 	{name: "mute all", ok: http.StatusOK,
 		call: func(c *cast, w groupWorld) (string, string, any) {
 			return "POST", fmt.Sprintf("/api/groups/%d/mute-all", w.id), map[string]any{"on": true}
@@ -193,6 +314,9 @@ func TestGroupPermissionMatrix(t *testing.T) {
 					w = *shared
 				} else {
 					w = c.MustWorld(t)
+					if a.setup != nil {
+						a.setup(c, &w)
+					}
 					shared = &w
 				}
 				method, path, body := a.call(c, w)
@@ -201,35 +325,46 @@ func TestGroupPermissionMatrix(t *testing.T) {
 				if want != "" {
 					wantStatus = api.HTTPStatus(want)
 				}
-				var gotStatus int
-				var gotCode string
+				var got matrixAnswer
 				if transport == "http" {
-					var raw []byte
-					gotStatus, raw = c.actor(role).Do(method, path, body)
-					gotCode = errorCode(raw)
+					got.status, got.data = c.actor(role).Do(method, path, body)
+					got.err = errorBodyOf(got.data)
 				} else {
 					ref++
 					r := fmt.Sprintf("m%d", ref)
 					s := sockets[role]
-					if a.name == "send" {
+					if a.send {
 						s.MustWrite(map[string]any{"type": "send", "ref": r, "conversation_id": w.conv, "client_id": r, "body": "hello group"})
 						f := s.MustReadRef(r)
-						gotStatus = wantStatus // a send frame has no status: compare codes
+						got.status = wantStatus // a send frame has no status: compare codes
 						if f.Error != nil {
-							gotCode = f.Error.Code
+							got.err = *f.Error
 						}
 					} else {
 						s.MustWrite(map[string]any{"type": "request", "ref": r, "method": method, "path": path, "data": body})
 						f := s.MustReadRef(r)
-						gotStatus, gotCode = f.Status, errorCode(f.Data)
+						got.status, got.data, got.err = f.Status, f.Data, errorBodyOf(f.Data)
 					}
 				}
-				if gotStatus != wantStatus || gotCode != want {
-					t.Errorf("%s as %s over %s: got %d %q, want %d %q", a.name, role, transport, gotStatus, gotCode, wantStatus, want)
+				if got.status != wantStatus || got.err.Code != want {
+					t.Errorf("%s as %s over %s: got %d %q, want %d %q", a.name, role, transport, got.status, got.err.Code, wantStatus, want)
+				} else if a.check != nil {
+					if problem := a.check(role, got); problem != "" {
+						t.Errorf("%s as %s over %s: %s", a.name, role, transport, problem)
+					}
 				}
 			}
 		}
 	}
+}
+
+// errorBodyOf reads a JSON error body; the zero errorJSON if it is none.
+func errorBodyOf(raw []byte) errorJSON {
+	var e struct {
+		Error errorJSON `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return e.Error
 }
 
 func errorCode(raw []byte) string {

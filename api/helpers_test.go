@@ -225,8 +225,9 @@ type eventJSON struct {
 }
 
 type errorJSON struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
+	Until   *time.Time `json:"until"` // the end of a timed mute
 }
 
 type socket struct {

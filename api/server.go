@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,10 @@ type Config struct {
 	// used TLS (for the cookie's Secure flag). Empty: nobody's headers are
 	// believed.
 	TrustedProxies []netip.Prefix
+
+	// testRoutes, when set, registers extra routes; only tests set it
+	// (export_test.go), to reach code paths no real request reaches.
+	testRoutes func(*Server)
 }
 
 // DefaultConfig returns the production defaults.
@@ -165,6 +170,9 @@ func (s *Server) routes() {
 
 	s.groupRoutes()
 	s.attachmentRoutes()
+	if s.cfg.testRoutes != nil {
+		s.cfg.testRoutes(s)
+	}
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Errorf(chat.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -259,9 +267,31 @@ func (s *Server) handleAuthed(pattern string, fn endpointFunc) {
 
 // endpoint adapts a handler that returns its answer, so that answering and
 // error handling live in one place. A nil body with 204 writes no body.
+//
+// A panic in the handler is logged with its stack and answered with the
+// internal error, so a bug costs one request, not a dropped connection. The
+// handler itself writes nothing (it returns its answer), so the response
+// has started only once endpoint writes it; a panic after that (while
+// encoding the body) cannot be answered and aborts the response instead.
 func (s *Server) endpoint(fn endpointFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		started := false
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v) // a deliberate abort, not a bug
+			}
+			s.log.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if started {
+				panic(http.ErrAbortHandler) // net/http ends the response without logging again
+			}
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}})
+		}()
 		status, body, err := fn(w, r)
+		started = true
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/parleychat/parley/chat"
@@ -45,6 +46,13 @@ func (w *tunnelWriter) WriteHeader(status int) {
 	}
 }
 
+// liveRoutes are the transports, which the tunnel refuses.
+var liveRoutes = map[string]bool{"/api/ws": true, "/api/stream": true, "/api/poll": true}
+
+// sessionRoutes make or end sessions, which the socket's own session
+// outlives; the tunnel refuses them.
+var sessionRoutes = map[string]bool{"/api/login": true, "/api/register": true, "/api/logout": true}
+
 func (s *Server) tunnel(ctx context.Context, f *clientFrame, a *authInfo) any {
 	fail := func(err error) any {
 		return errorFrame{Type: "error", Ref: f.Ref, Error: detailOf(err)}
@@ -54,8 +62,7 @@ func (s *Server) tunnel(ctx context.Context, f *clientFrame, a *authInfo) any {
 	default:
 		return fail(chat.Errorf(chat.EINVALID, "method must be GET, POST, PATCH, PUT or DELETE"))
 	}
-	if !strings.HasPrefix(f.Path, "/api/") || strings.HasPrefix(f.Path, "/api/ws") ||
-		f.Path == "/api/login" || f.Path == "/api/register" || f.Path == "/api/logout" {
+	if !strings.HasPrefix(f.Path, "/api/") {
 		return fail(chat.Errorf(chat.EINVALID, "path %q cannot be called through the socket", f.Path))
 	}
 	var body []byte
@@ -65,6 +72,21 @@ func (s *Server) tunnel(ctx context.Context, f *clientFrame, a *authInfo) any {
 	req, err := http.NewRequestWithContext(context.WithValue(ctx, authKey, a), f.Method, f.Path, bytes.NewReader(body))
 	if err != nil {
 		return fail(chat.Errorf(chat.EINVALID, "bad path"))
+	}
+	// By the path as the router reads it and by the route it would take,
+	// so that no spelling of a path (%70oll, //poll, a/../poll) gets past.
+	_, pattern := s.mux.Handler(req)
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		pattern = p
+	}
+	clean := path.Clean(req.URL.Path)
+	switch {
+	case liveRoutes[clean] || liveRoutes[pattern]:
+		// Requests run one at a time in the socket's read loop: a stream
+		// would hold it, and the socket is a live stream already.
+		return fail(chat.Errorf(chat.EINVALID, "%s is a live stream: open it over HTTP, not through the socket", clean))
+	case sessionRoutes[clean] || sessionRoutes[pattern] || !strings.HasPrefix(clean, "/api/") || !strings.HasPrefix(pattern, "/api/"):
+		return fail(chat.Errorf(chat.EINVALID, "path %q cannot be called through the socket", f.Path))
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -324,7 +325,7 @@ func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.C
 		if conn.Kicked() {
 			return // the session ended or the hub dropped us: act on nothing more
 		}
-		r := s.handleClientFrame(ctx, typ, data, a)
+		r := s.clientFrame(ctx, typ, data, a)
 		if r == nil {
 			continue
 		}
@@ -338,6 +339,29 @@ func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.C
 			return
 		}
 	}
+}
+
+// clientFrame handles one client frame. A panic in it is logged with its
+// stack and answered with an internal error frame, and the socket reads on:
+// the read loop is the socket's own goroutine, which net/http does not
+// guard, so an unrecovered panic would end the process.
+func (s *Server) clientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo) (reply any) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		// endpoint logs a handler's panic before it turns it into an abort.
+		if v != http.ErrAbortHandler {
+			s.log.Error("panic handling a websocket frame", "user", a.user.ID, "panic", v, "stack", string(debug.Stack()))
+		}
+		var f struct {
+			Ref string `json:"ref"`
+		}
+		_ = json.Unmarshal(data, &f)
+		reply = errorFrame{Type: "error", Ref: f.Ref, Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}}
+	}()
+	return s.handleClientFrame(ctx, typ, data, a)
 }
 
 func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo) any {

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -34,6 +35,63 @@ func TestClusterFlagsRefused(t *testing.T) {
 		}
 		if strings.Contains(string(out), "secret") {
 			t.Errorf("parley %v: the output shows the URL's secret: %q", tc.args, out)
+		}
+	}
+}
+
+// TestMaxMembersFlag: -max-members (PARLEY_MAX_MEMBERS) caps the member
+// limit groups may choose, and out-of-range or malformed values stop the
+// node at start.
+func TestMaxMembersFlag(t *testing.T) {
+	bin := MustBuild(t)
+	for _, tc := range []struct {
+		args []string
+		env  []string
+	}{
+		{[]string{"-max-members", "1"}, nil},
+		{[]string{"-max-members", "5001"}, nil},
+		{[]string{"-max-members", "-5"}, nil},
+		{nil, []string{"PARLEY_MAX_MEMBERS=lots"}},
+		{nil, []string{"PARLEY_MAX_MEMBERS=0"}},
+	} {
+		cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, tc.args...)...)
+		cmd.Env = append(cmd.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "-max-members (PARLEY_MAX_MEMBERS) must be from 2 to 5000") {
+			t.Errorf("parley %v %v: got %v %q, want a failure naming -max-members and its range", tc.args, tc.env, err, out)
+		}
+	}
+	if out, err := exec.Command(bin, "-max-members", "ten").CombinedOutput(); err == nil || !strings.Contains(string(out), "-max-members") {
+		t.Errorf("parley -max-members ten: got %v %q, want a failure naming the flag", err, out)
+	}
+
+	// By variable, and the flag wins over it.
+	for _, tc := range []struct {
+		env  []string
+		args []string
+	}{
+		{[]string{"PARLEY_MAX_MEMBERS=10"}, nil},
+		{[]string{"PARLEY_MAX_MEMBERS=4000"}, []string{"-max-members", "10"}},
+	} {
+		_, url := MustStart(t, bin, tc.env, append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, tc.args...)...)
+		u := mustRegister(t, url, "capped")
+		var g struct {
+			Group struct {
+				ID          int64 `json:"id"`
+				MemberLimit int   `json:"member_limit"`
+			} `json:"group"`
+		}
+		if code := apiCall(url, u.token, "POST", "/api/groups", map[string]any{"name": "Small"}, &g); code != 201 || g.Group.MemberLimit != 10 {
+			t.Errorf("%v %v: a new group got %d, member_limit %d, want 201 and the cap 10 (below the default 500)", tc.env, tc.args, code, g.Group.MemberLimit)
+		}
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if code := apiCall(url, u.token, "PATCH", fmt.Sprintf("/api/groups/%d", g.Group.ID), map[string]any{"member_limit": 11}, &e); code != 400 || e.Error.Code != "invalid" || !strings.Contains(e.Error.Message, "from 2 to 10") {
+			t.Errorf("%v %v: member_limit 11: got %d %+v, want 400 invalid naming 2 to 10", tc.env, tc.args, code, e.Error)
+		}
+		if code := apiCall(url, u.token, "PATCH", fmt.Sprintf("/api/groups/%d", g.Group.ID), map[string]any{"member_limit": 9}, nil); code != 200 {
+			t.Errorf("%v %v: member_limit 9: got %d, want 200", tc.env, tc.args, code)
 		}
 	}
 }

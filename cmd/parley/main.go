@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/app"
+	"github.com/parleychat/parley/chat"
 )
 
 func main() {
@@ -47,6 +48,7 @@ func run(args []string) error {
 	maxImage := fs.Int64("max-image-mib", envInt("PARLEY_MAX_IMAGE_MIB", 20), "largest picture upload, in MiB (PARLEY_MAX_IMAGE_MIB)")
 	maxFile := fs.Int64("max-file-mib", envInt("PARLEY_MAX_FILE_MIB", 1024), "largest file upload, in MiB (PARLEY_MAX_FILE_MIB)")
 	maxPixels := fs.Int64("max-image-mpx", envInt("PARLEY_MAX_IMAGE_MPX", 40), "most pixels of a picture, in millions, read before decoding (PARLEY_MAX_IMAGE_MPX)")
+	maxMembers := fs.Int64("max-members", envInt("PARLEY_MAX_MEMBERS", chat.MaxMemberLimit), fmt.Sprintf("the largest member limit a group may choose, from %d to %d (PARLEY_MAX_MEMBERS)", chat.MinMemberLimit, chat.MaxMemberLimit))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +76,10 @@ func run(args []string) error {
 		return fmt.Errorf("-max-image-mib, -max-file-mib and -max-image-mpx (and their PARLEY_ variables) must be positive integers")
 	}
 	cfg.MaxImageBytes, cfg.MaxFileBytes, cfg.MaxImagePixels = *maxImage<<20, *maxFile<<20, *maxPixels*1_000_000
+	if *maxMembers < chat.MinMemberLimit || *maxMembers > chat.MaxMemberLimit {
+		return fmt.Errorf("-max-members (PARLEY_MAX_MEMBERS) must be from %d to %d", chat.MinMemberLimit, chat.MaxMemberLimit)
+	}
+	cfg.MaxMemberLimit = int(*maxMembers)
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
