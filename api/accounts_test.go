@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -182,4 +183,100 @@ func TestSearchPeople(t *testing.T) {
 	}
 	me.MustFail("GET", "/api/users?q=x&after=-1", nil, http.StatusBadRequest, "invalid")
 	(&client{tb: t, base: m.URL()}).MustFail("GET", "/api/users?q=gin", nil, http.StatusUnauthorized, "unauthorized")
+}
+
+// TestSessionEndClosesSSEAndPolls is TestProfileAndPassword's and
+// TestWebSocketAuthOriginAndLogout's closing of live sockets on the other
+// two transports: a logout, or a password change from another session,
+// ends the session's open SSE stream with a close frame 4001 and a waiting
+// long-poll with one; the next connection of the session gets 401. The
+// session that changed the password keeps its stream.
+func TestSessionEndClosesSSEAndPolls(t *testing.T) {
+	for _, transport := range []string{"sse", "poll"} {
+		for _, how := range []string{"logout", "password"} {
+			t.Run(transport+"/"+how, func(t *testing.T) {
+				m := MustServer(t)
+				a, friend := MustUser(t, m, "rae"), MustUser(t, m, "sol")
+				conv := MustFriends(t, a, friend)
+				var login struct {
+					Token string `json:"token"`
+				}
+				a.MustDo("POST", "/api/login", map[string]any{"username": a.user.Username, "password": "password123"}, http.StatusOK, &login)
+				other := &client{tb: t, base: m.URL(), token: login.Token, user: a.user}
+				after := other.lastEventSeq()
+				end := func() {
+					if how == "logout" {
+						other.MustDo("POST", "/api/logout", nil, http.StatusNoContent, nil)
+					} else {
+						a.MustDo("POST", "/api/me/password", map[string]any{"old_password": "password123", "new_password": "newpassword1"}, http.StatusNoContent, nil)
+					}
+				}
+
+				switch transport {
+				case "sse":
+					s := other.MustSSE(fmt.Sprintf("?after=%d", after), "")
+					mine := a.MustSSE(fmt.Sprintf("?after=%d", after), "")
+					waitConnections(t, m, 2, 5*time.Second)
+					end()
+					frames := s.mustEnd(5 * time.Second)
+					if len(frames) == 0 || frames[len(frames)-1].Type != "close" || frames[len(frames)-1].Code != 4001 {
+						t.Fatalf("the ended session's stream: got %+v, want it to end with a close frame 4001", frames)
+					}
+					other.MustFail("GET", "/api/stream", nil, http.StatusUnauthorized, "unauthorized")
+					if how == "password" {
+						friend.MustSend(conv, "after", "still there?", http.StatusCreated)
+						if f := collect(t, mine, 1, "message", "close")[0]; f.Type != "message" {
+							t.Fatalf("the session that changed the password: got %+v, want its stream to go on", f)
+						}
+					}
+				case "poll":
+					type answer struct {
+						status int
+						frames []frame
+						err    error
+					}
+					got := make(chan answer, 1)
+					go func() {
+						var out struct {
+							Frames []frame `json:"frames"`
+						}
+						req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/poll?after=%d&wait=20", m.URL(), after), nil)
+						req.Header.Set("Authorization", "Bearer "+other.token)
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							got <- answer{err: err}
+							return
+						}
+						defer resp.Body.Close()
+						err = json.NewDecoder(resp.Body).Decode(&out)
+						got <- answer{resp.StatusCode, out.Frames, err}
+					}()
+					waitConnections(t, m, 1, 5*time.Second) // the poll is waiting
+					began := time.Now()
+					end()
+					var ans answer
+					select {
+					case ans = <-got:
+					case <-time.After(10 * time.Second):
+						t.Fatal("the waiting poll did not return within 10s of the session's end")
+					}
+					if ans.err != nil || ans.status != http.StatusOK || len(ans.frames) == 0 ||
+						ans.frames[len(ans.frames)-1].Type != "close" || ans.frames[len(ans.frames)-1].Code != 4001 {
+						t.Fatalf("the waiting poll: got %d %+v (%v), want a close frame 4001", ans.status, ans.frames, ans.err)
+					}
+					if took := time.Since(began); took > 2*time.Second {
+						t.Fatalf("the waiting poll returned %v after the session ended, want at once", took)
+					}
+					other.MustFail("GET", fmt.Sprintf("/api/poll?after=%d&wait=1", after), nil, http.StatusUnauthorized, "unauthorized")
+					if how == "password" {
+						p := a.Poll(after, map[int64]int64{conv: 0})
+						friend.MustSend(conv, "after", "still there?", http.StatusCreated)
+						if f := collect(t, p, 1, "message", "close")[0]; f.Type != "message" {
+							t.Fatalf("the session that changed the password: got %+v, want its poll to go on", f)
+						}
+					}
+				}
+			})
+		}
+	}
 }

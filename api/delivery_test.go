@@ -33,11 +33,24 @@ func (w wsStream) Close() { w.s.ws.CloseNow() }
 type sseStream struct {
 	tb     testing.TB
 	cancel context.CancelFunc
-	frames chan frame
-	ids    chan string
+	events chan sseEvent // closed when the stream ends
+}
+
+// sseEvent is one event of the stream: its data, and its id line if any.
+type sseEvent struct {
+	f  frame
+	id string
 }
 
 func (c *client) MustSSE(query string, lastEventID string) *sseStream {
+	c.tb.Helper()
+	resp, cancel := c.MustOpenSSE(query, lastEventID)
+	return readSSE(c.tb, resp, cancel)
+}
+
+// MustOpenSSE opens the stream and reads nothing of it: the caller reads
+// resp.Body, or passes it to readSSE, when it wants to.
+func (c *client) MustOpenSSE(query string, lastEventID string) (*http.Response, context.CancelFunc) {
 	c.tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/api/stream"+query, nil)
@@ -54,33 +67,42 @@ func (c *client) MustSSE(query string, lastEventID string) *sseStream {
 		cancel()
 		c.tb.Fatalf("GET /api/stream: got %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	s := &sseStream{tb: c.tb, cancel: cancel, frames: make(chan frame, 1024), ids: make(chan string, 1024)}
+	c.tb.Cleanup(cancel)
+	return resp, cancel
+}
+
+// readSSE reads an open stream's events into frames (and their ids into
+// ids) until it ends; then frames is closed.
+func readSSE(tb testing.TB, resp *http.Response, cancel context.CancelFunc) *sseStream {
+	s := &sseStream{tb: tb, cancel: cancel, events: make(chan sseEvent, 1024)}
 	go func() {
 		defer resp.Body.Close()
-		defer close(s.frames)
+		defer close(s.events)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		var ev sseEvent
 		for sc.Scan() {
 			line := sc.Text()
 			if id, ok := strings.CutPrefix(line, "id: "); ok {
-				s.ids <- id
+				ev.id = id
 			}
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				var f frame
-				if err := json.Unmarshal([]byte(data), &f); err == nil {
-					s.frames <- f
+				if err := json.Unmarshal([]byte(data), &ev.f); err == nil {
+					s.events <- ev
 				}
+			}
+			if line == "" {
+				ev = sseEvent{}
 			}
 		}
 	}()
-	c.tb.Cleanup(cancel)
 	return s
 }
 
 func (s *sseStream) Next(timeout time.Duration) (frame, bool) {
 	select {
-	case f, ok := <-s.frames:
-		return f, ok
+	case ev, ok := <-s.events:
+		return ev.f, ok
 	case <-time.After(timeout):
 		return frame{}, false
 	}

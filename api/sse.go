@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley/chat"
@@ -58,8 +59,22 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 		_, err = out.WriteString("\n\n")
 		return err
 	}
+	// fl tells the kick watcher below whether a flush is under way, and
+	// whether it is the close frame's, which it leaves alone.
+	var fl struct {
+		mu            sync.Mutex
+		busy, closing bool
+	}
 	flush := func() error {
+		fl.mu.Lock()
+		fl.busy = true
 		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		fl.mu.Unlock()
+		defer func() {
+			fl.mu.Lock()
+			fl.busy = false
+			fl.mu.Unlock()
+		}()
 		if err := out.Flush(); err != nil {
 			return err
 		}
@@ -81,12 +96,30 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
 	conn := st.conn
+	// A kick (the queue overflowed on a client that stopped reading, or the
+	// session ended) must end a write that is blocked on that client now,
+	// not at its deadline: the past deadline fails it at once. A write that
+	// is not blocked (the close frame below) sets a deadline of its own.
+	go func() {
+		select {
+		case <-conn.Done():
+			fl.mu.Lock()
+			if fl.busy && !fl.closing {
+				_ = rc.SetWriteDeadline(time.Now())
+			}
+			fl.mu.Unlock()
+		case <-ctx.Done():
+		}
+	}()
 	var items []hub.Item
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-conn.Done():
+			fl.mu.Lock()
+			fl.closing = true
+			fl.mu.Unlock()
 			_ = write(closeFrameFor(conn.Reason()), 0)
 			_ = flush()
 			return

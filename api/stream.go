@@ -100,7 +100,14 @@ func (s *Server) openStream(ctx context.Context, a *authInfo, cur chat.Cursor, r
 		st.sentMsgs[cid] = seq
 	}
 	for i := range replay.Resyncs {
-		frames = append(frames, replay.Resyncs[i])
+		rs := replay.Resyncs[i]
+		frames = append(frames, rs)
+		if rs.Scope == "conversation" {
+			// The client reloads it from history: the cursor's seq no
+			// longer says what it holds, and a live message past it is no
+			// gap to fill from the store.
+			delete(st.sentMsgs, rs.ConversationID)
+		}
 	}
 	for i := range replay.Events {
 		frames = append(frames, chat.FrameEvent{Type: chat.FrameTypeEvent, Event: &replay.Events[i]})

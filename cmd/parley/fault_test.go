@@ -64,7 +64,9 @@ func mustRegister(t *testing.T, base, name string) faultUser {
 
 // TestKillNineLoop kills the server with SIGKILL 20 times while clients send
 // and receive, and checks the promise: every acknowledged message is stored
-// exactly once, in order, and reached its recipient after it resumed.
+// exactly once, in order, at the seq its acknowledgement gave, and reached
+// its recipient after it resumed. Half the senders send over HTTP (acked by
+// 201 or 200), half with WebSocket send frames (acked by the ack frame).
 func TestKillNineLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault test runs the real binary 20 times")
@@ -84,7 +86,7 @@ func TestKillNineLoop(t *testing.T) {
 	base := "http://" + addr
 	stop := start()
 
-	const pairs = 3
+	const pairs = 4 // even: HTTP senders; odd: WebSocket senders
 	type pair struct {
 		sender, recipient faultUser
 		conv              int64
@@ -110,22 +112,25 @@ func TestKillNineLoop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())          // the recipients
 	sendCtx, stopSending := context.WithCancel(context.Background()) // the senders
 	var wg, senders sync.WaitGroup
-	acked := make([][]int, pairs)             // the k of each acknowledged send, in order
+	acked := make([][]ack, pairs)             // each acknowledged send, in order
 	received := make([]map[int64]bool, pairs) // seqs each recipient got live or by resume
 	var mu sync.Mutex
 	for i, p := range ps {
 		received[i] = map[int64]bool{}
 		wg.Add(1)
 		senders.Add(1)
+		send, ws := sendHTTP, &wsSender{t: t, addr: addr}
+		if i%2 == 1 {
+			send = ws.send
+		}
 		go func(i int, p pair) { // the sender: each message retried with its id until acknowledged
 			defer senders.Done()
+			defer ws.close()
 			for k := 1; sendCtx.Err() == nil; k++ {
 				for sendCtx.Err() == nil {
-					code := apiCall(base, p.sender.token, "POST", fmt.Sprintf("/api/conversations/%d/messages", p.conv),
-						map[string]any{"client_id": fmt.Sprintf("k%d", k), "body": fmt.Sprint(k)}, nil)
-					if code == 201 || code == 200 {
+					if seq, ok := send(sendCtx, base, p.sender.token, p.conv, k); ok {
 						mu.Lock()
-						acked[i] = append(acked[i], k)
+						acked[i] = append(acked[i], ack{k, seq})
 						mu.Unlock()
 						break
 					}
@@ -243,9 +248,12 @@ func TestKillNineLoop(t *testing.T) {
 			}
 			prevK = k
 		}
-		for _, k := range acked[i] {
-			if n := byK[fmt.Sprint(k)]; n != 1 {
-				t.Fatalf("pair %d: acknowledged message %d stored %d times", i, k, n)
+		for _, a := range acked[i] {
+			if n := byK[fmt.Sprint(a.k)]; n != 1 {
+				t.Fatalf("pair %d: acknowledged message %d stored %d times", i, a.k, n)
+			}
+			if a.seq < 1 || a.seq > int64(len(stored)) || stored[a.seq-1].Body != fmt.Sprint(a.k) {
+				t.Fatalf("pair %d: message %d acknowledged as seq %d, which holds another", i, a.k, a.seq)
 			}
 		}
 		for _, m := range stored {
@@ -253,10 +261,100 @@ func TestKillNineLoop(t *testing.T) {
 				t.Errorf("pair %d: stored message seq %d never reached the recipient", i, m.Seq)
 			}
 		}
-		t.Logf("pair %d: %d acknowledged, %d stored, %d received", i, len(acked[i]), len(stored), len(received[i]))
+		t.Logf("pair %d (%s): %d acknowledged, %d stored, %d received", i, map[bool]string{false: "HTTP", true: "WebSocket"}[i%2 == 1], len(acked[i]), len(stored), len(received[i]))
 		if len(acked[i]) < cycles {
 			t.Errorf("pair %d: only %d messages acknowledged across %d cycles: the sender hardly ran", i, len(acked[i]), cycles)
 		}
 	}
 	stop()
+}
+
+// ack is one acknowledged send: the message's k and the seq the answer gave.
+type ack struct {
+	k   int
+	seq int64
+}
+
+// sendHTTP sends message k over HTTP and reports whether it was
+// acknowledged (201 stored, 200 stored before), with its seq.
+func sendHTTP(ctx context.Context, base, token string, conv int64, k int) (int64, bool) {
+	var out struct {
+		Message struct {
+			Seq int64 `json:"seq"`
+		} `json:"message"`
+	}
+	code := apiCall(base, token, "POST", fmt.Sprintf("/api/conversations/%d/messages", conv),
+		map[string]any{"client_id": fmt.Sprintf("k%d", k), "body": fmt.Sprint(k)}, &out)
+	return out.Message.Seq, code == 201 || code == 200
+}
+
+// wsSender sends with send frames on one WebSocket, dialled again after
+// the server died under it. A message counts as acknowledged only when its
+// ack frame arrived; a send whose socket failed first is retried, with the
+// same client id, on the next socket.
+type wsSender struct {
+	t    *testing.T
+	addr string
+	ws   *websocket.Conn
+	refs int
+}
+
+func (w *wsSender) close() {
+	if w.ws != nil {
+		w.ws.CloseNow()
+	}
+}
+
+func (w *wsSender) send(ctx context.Context, _, token string, conv int64, k int) (int64, bool) {
+	if w.ws == nil {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ws, _, err := websocket.Dial(dctx, "ws://"+w.addr+"/api/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		cancel()
+		if err != nil {
+			return 0, false
+		}
+		ws.SetReadLimit(1 << 20)
+		w.ws = ws
+	}
+	fail := func() (int64, bool) {
+		w.ws.CloseNow()
+		w.ws = nil
+		return 0, false
+	}
+	w.refs++
+	ref := fmt.Sprint("r", w.refs)
+	raw, _ := json.Marshal(map[string]any{"type": "send", "ref": ref, "conversation_id": conv, "client_id": fmt.Sprintf("k%d", k), "body": fmt.Sprint(k)})
+	// The same bound as the HTTP senders' client.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.ws.Write(rctx, websocket.MessageText, raw); err != nil {
+		return fail()
+	}
+	for {
+		_, raw, err := w.ws.Read(rctx)
+		if err != nil {
+			return fail()
+		}
+		var f struct {
+			Type    string `json:"type"`
+			Ref     string `json:"ref"`
+			Message struct {
+				Seq      int64  `json:"seq"`
+				ClientID string `json:"client_id"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(raw, &f) != nil || f.Ref != ref {
+			continue // the sender's own messages, presence, hello
+		}
+		switch f.Type {
+		case "ack":
+			if f.Message.ClientID != fmt.Sprintf("k%d", k) {
+				w.t.Errorf("the ack of message %d (ref %s) carries client id %q", k, ref, f.Message.ClientID)
+				return 0, false
+			}
+			return f.Message.Seq, true
+		case "error":
+			return 0, false // retried on this socket
+		}
+	}
 }
