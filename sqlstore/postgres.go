@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,24 @@ var postgresMigrations embed.FS
 // optimisticLockWait bounds how long a batch that shares the writers' gate
 // waits for a row lock (see postgresDialect).
 const optimisticLockWait = "50ms"
+
+// postgresAnswerTimeout bounds how long a connection waits for PostgreSQL to
+// answer. A server that stops answering without closing the connection (a
+// network that drops packets, a frozen host) would otherwise keep a
+// statement waiting for the operating system's retransmission timeout, about
+// 15 minutes on Linux, and with it the node's single writer and every send.
+// No statement of Parley's waits this long for a good reason: a batch of 64
+// sends takes milliseconds, and the longest wait, for the write gate while
+// another node's batch holds it, lasts as long as that batch. Migrations,
+// which may wait minutes for another node's, run before it applies.
+const postgresAnswerTimeout = 10 * time.Second
+
+// postgresConnectTimeout bounds a connection attempt (the DSN's
+// connect_timeout, when it has none): without it, a server whose network
+// drops packets keeps every new connection waiting for the operating
+// system, about two minutes, and with it the writer's next batch, and a
+// node's start.
+const postgresConnectTimeout = 10 * time.Second
 
 // migrationLockID names the advisory lock held while migrating:
 // crc32("parley migrations").
@@ -91,11 +110,25 @@ func isPostgresRace(err error) bool {
 // DSN may say otherwise). Reads use a separate pool, each View in one
 // REPEATABLE READ READ ONLY transaction: a snapshot that never waits for
 // writers nor fails for them.
+//
+// A connection whose server has not answered for postgresAnswerTimeout is
+// given up: the writes of its batch fail with EUNAVAILABLE, as on any lost
+// connection, and so do reads.
 func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	return openPostgres(ctx, dsn, postgresAnswerTimeout)
+}
+
+func openPostgres(ctx context.Context, dsn string, answerTimeout time.Duration) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: postgres: %w", err) // pgx leaves the password out
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = postgresConnectTimeout
+	}
+	// Set before the copies below: every connection of both pools has them.
+	armed := new(atomic.Bool)
+	cfg.DialFunc = answerTimeoutDialer(cfg.DialFunc, answerTimeout, armed)
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "parley"
 	}
@@ -128,6 +161,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	armed.Store(true)
 
 	read := sql.OpenDB(stdlib.GetConnector(*cfg))
 	n := max(4, runtime.GOMAXPROCS(0))

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -236,7 +238,9 @@ func (w *writer) isRace(err error) bool {
 // begin starts the writer's transaction. A connection kept from an earlier
 // batch may have died since (the server restarted, an administrator ended
 // the session): it is replaced once, so that an outage already over costs
-// no caller an error.
+// no caller an error. One that timed out is not: the server stopped
+// answering (see postgresAnswerTimeout), the callers have waited long
+// enough, and a new connection would most likely wait as long again.
 func (w *writer) begin(ctx context.Context, begin string) (*stmtConn, error) {
 	tries := 1
 	if w.conn != nil {
@@ -251,8 +255,16 @@ func (w *writer) begin(ctx context.Context, begin string) (*stmtConn, error) {
 			}
 		}
 		w.dropConn()
+		if timedOut(err) {
+			break
+		}
 	}
 	return nil, err
+}
+
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // rollback ends a transaction that lost a race, keeping the connection for

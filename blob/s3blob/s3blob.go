@@ -123,8 +123,13 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 }
 
 // New returns a Store on a bucket that exists, keeping its blobs under
-// prefix (empty, or ending with "/" for a folder-like layout).
+// prefix, a folder: "a/b" and "a/b/" both name the objects a/b/KEY. Without
+// the "/", the objects would be a/bKEY, and AbortStaleUploads would abort
+// the uploads of a/b2/ too.
 func New(client *minio.Client, bucket, prefix string) *Store {
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
 	return &Store{client: client, bucket: bucket, prefix: prefix}
 }
 

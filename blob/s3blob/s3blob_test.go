@@ -161,6 +161,46 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
+// TestPrefixIsAFolder: a prefix given without its "/" still names a
+// folder, so neither its objects nor its cleanup spill into a sibling
+// prefix that starts with the same letters.
+func TestPrefixIsAFolder(t *testing.T) {
+	g := s3blobtest.MustStart(t)
+	for _, kv := range g.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	bucket := g.MustBucket(t)
+	ctx := t.Context()
+	core := minio.Core{Client: g.Client}
+	for _, key := range []string{"tenant/orphan", "tenant2/orphan"} {
+		if _, err := core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := s3blob.Open(ctx, strings.Replace(g.URL(bucket), bucket+"?", bucket+"/tenant?", 1))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	chattest.MustPutBlob(t, s, "key", []byte("in tenant"))
+	if _, err := g.Client.StatObject(ctx, bucket, "tenant/key", minio.StatObjectOptions{}); err != nil {
+		t.Errorf("the object tenant/key: %v", err)
+	}
+	if err := s.AbortStaleUploads(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for up := range g.Client.ListIncompleteUploads(ctx, bucket, "", true) {
+		if up.Err != nil {
+			t.Fatal(up.Err)
+		}
+		left = append(left, up.Key)
+	}
+	if len(left) != 1 || left[0] != "tenant2/orphan" {
+		t.Errorf("unfinished uploads after the store under tenant aborted its own: got %q, want [tenant2/orphan]", left)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

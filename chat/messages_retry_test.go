@@ -1,0 +1,113 @@
+package chat_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/bus"
+	"github.com/parleychat/parley/chat"
+	"github.com/parleychat/parley/password"
+	"github.com/parleychat/parley/sqlstore"
+)
+
+// unconfirmedStore commits an Update but, while lose is set, answers it as
+// a database whose commit confirmation never arrived would: unavailable.
+type unconfirmedStore struct {
+	chat.Store
+	lose atomic.Bool
+}
+
+func (s *unconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) error) error {
+	err := s.Store.Update(ctx, fn)
+	if err == nil && s.lose.Load() {
+		return errAway
+	}
+	return err
+}
+
+// TestRetryAfterUnconfirmedCommitPublishes: a send whose commit was not
+// confirmed answers 503 and publishes nothing, though the message is
+// stored; the client's retry with the same client id gets the stored
+// message, and it is published then, so the recipient hears of it live. A
+// retry once a later message exists publishes nothing: that message's
+// notice already made the streams fetch it.
+func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
+	sqlite, err := sqlstore.OpenSQLite(context.Background(), t.TempDir()+"/parley.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlite.Close() })
+	store := &unconfirmedStore{Store: sqlite}
+	svc, err := chat.NewService(store, bus.New(), password.Fast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
+	r, _, err := svc.SendFriendRequest(ctx, ann, bea, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, friend, err := svc.AcceptFriendRequest(ctx, bea, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := friend.ConversationID
+
+	var mu sync.Mutex
+	var published []chat.Notice // message notices of conv
+	svc.Bus.Subscribe(func(n chat.Notice) {
+		if n.ConversationID == conv && n.MessageSeq != 0 {
+			mu.Lock()
+			published = append(published, n)
+			mu.Unlock()
+		}
+	})
+	notices := func() []chat.Notice {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(published)
+	}
+
+	store.lose.Store(true)
+	if _, _, err := svc.Send(ctx, ann, conv, "c1", "hello"); chat.ErrorCode(err) != chat.EUNAVAILABLE {
+		t.Fatalf("Send whose commit was not confirmed: got %v, want code %s", err, chat.EUNAVAILABLE)
+	}
+	store.lose.Store(false)
+	if got := notices(); len(got) != 0 {
+		t.Fatalf("published after the unconfirmed send: %+v, want nothing", got)
+	}
+
+	m, created, err := svc.Send(ctx, ann, conv, "c1", "hello")
+	if err != nil || created || m.Body != "hello" {
+		t.Fatalf("retry: got %+v, created %v, %v; want the stored message, not created", m, created, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(notices()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := notices()
+	if len(got) != 1 || got[0].MessageSeq != m.Seq || !slices.Contains(got[0].To, bea) || len(got[0].Frame) == 0 {
+		t.Fatalf("published after the retry: %+v, want one notice of seq %d to bea with its frame", got, m.Seq)
+	}
+
+	later, _, err := svc.Send(ctx, bea, conv, "c2", "hi ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := svc.Send(ctx, ann, conv, "c1", "hello"); err != nil || created {
+		t.Fatalf("retry after a later message: created %v, %v; want the stored message", created, err)
+	}
+	time.Sleep(50 * time.Millisecond) // a wrong publish would be synchronous or nearly
+	var seqs []int64
+	for _, n := range notices() {
+		seqs = append(seqs, n.MessageSeq)
+	}
+	if want := []int64{m.Seq, later.Seq}; !slices.Equal(seqs, want) {
+		t.Errorf("message notices: got seqs %v, want %v (no copy of %d after %d)", seqs, want, m.Seq, later.Seq)
+	}
+}
