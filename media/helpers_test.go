@@ -246,3 +246,119 @@ func vp8x(flags byte, w, h int) []byte {
 	d[7], d[8], d[9] = byte(h-1), byte((h-1)>>8), byte((h-1)>>16)
 	return d
 }
+
+// frame is an APNG frame control: its size and offset on the canvas.
+type frame struct{ w, h, x, y uint32 }
+
+// fcTL is a frame control chunk's data.
+func fcTL(seq uint32, f frame) []byte {
+	d := make([]byte, 26)
+	for i, v := range []uint32{seq, f.w, f.h, f.x, f.y} {
+		binary.BigEndian.PutUint32(d[4*i:], v)
+	}
+	binary.BigEndian.PutUint16(d[20:], 1) // a delay of 1/10 s
+	binary.BigEndian.PutUint16(d[22:], 10)
+	return d
+}
+
+// apng is a w×h PNG animated by frames. When defaultIsFrame, the first
+// frame's control comes before the image data, making the default image
+// the first frame; the others follow, each with a (never decoded) fdAT.
+func apng(t testing.TB, w, h int, defaultIsFrame bool, frames ...frame) []byte {
+	t.Helper()
+	base := mustPNG(t, image.NewGray(image.Rect(0, 0, w, h)))
+	actl := binary.BigEndian.AppendUint32(nil, uint32(len(frames)))
+	actl = binary.BigEndian.AppendUint32(actl, 0) // loop forever
+	head := [][]byte{pngChunk("acTL", actl)}
+	seq := uint32(0)
+	if defaultIsFrame {
+		head = append(head, pngChunk("fcTL", fcTL(seq, frames[0])))
+		seq++
+		frames = frames[1:]
+	}
+	p := withChunksAfterIHDR(base, head...)
+	iend := bytes.Clone(p[len(p)-12:])
+	p = p[:len(p)-12]
+	for _, f := range frames {
+		p = append(p, pngChunk("fcTL", fcTL(seq, f))...)
+		fd := binary.BigEndian.AppendUint32(nil, seq+1)
+		p = append(p, pngChunk("fdAT", append(fd, 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01))...)
+		seq += 2
+	}
+	return append(p, iend...)
+}
+
+// vp8lPicture is a lossless WebP bitstream of img, whose channels each
+// take at most two values: every prefix code is a simple one of one or two
+// symbols, so a pixel costs a bit a channel at most.
+func vp8lPicture(t testing.TB, img *image.NRGBA) []byte {
+	t.Helper()
+	b := img.Bounds()
+	var values [4][]uint8 // green, red, blue, alpha: the prefix codes' order
+	channel := [4]int{1, 0, 2, 3}
+	for i := 0; i < len(img.Pix); i += 4 {
+		for c := range 4 {
+			v := img.Pix[i+channel[c]]
+			if !bytes.Contains(values[c], []byte{v}) {
+				values[c] = append(values[c], v)
+			}
+		}
+	}
+	var w bitWriter
+	w.write(0x2f, 8)
+	w.write(uint32(b.Dx()-1), 14)
+	w.write(uint32(b.Dy()-1), 14)
+	w.write(0, 1) // alpha hint
+	w.write(0, 3) // version
+	w.write(0, 1) // no transform
+	w.write(0, 1) // no colour cache
+	w.write(0, 1) // no meta prefix codes
+	for c := range 4 {
+		vs := values[c]
+		if len(vs) > 2 {
+			t.Fatalf("vp8lPicture: %d values in channel %d", len(vs), c)
+		}
+		if len(vs) == 2 && vs[0] > vs[1] {
+			vs[0], vs[1] = vs[1], vs[0] // the smaller first: its code is 0 in every decoder
+		}
+		w.write(1, 1) // simple code
+		w.write(uint32(len(vs)-1), 1)
+		w.write(1, 1) // first symbol of 8 bits
+		for _, v := range vs {
+			w.write(uint32(v), 8)
+		}
+	}
+	w.write(1, 1) // distance: simple code
+	w.write(0, 1) // one symbol
+	w.write(0, 1) // of 1 bit
+	w.write(0, 1) // symbol 0
+	for i := 0; i < len(img.Pix); i += 4 {
+		for c := range 4 {
+			if vs := values[c]; len(vs) == 2 {
+				w.write(uint32(bytes.IndexByte(vs, img.Pix[i+channel[c]])), 1)
+			}
+		}
+	}
+	return w.buf
+}
+
+// nrgba is img as an *image.NRGBA.
+func nrgba(img image.Image) *image.NRGBA {
+	out := image.NewNRGBA(img.Bounds())
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			out.Set(x, y, img.At(x, y))
+		}
+	}
+	return out
+}
+
+// withChunksBeforeIEND inserts chunks before a PNG's IEND, its last 12
+// bytes.
+func withChunksBeforeIEND(p []byte, chunks ...[]byte) []byte {
+	out := append([]byte{}, p[:len(p)-12]...)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return append(out, p[len(p)-12:]...)
+}

@@ -88,8 +88,8 @@ func (e *TooManyPixelsError) Error() string {
 }
 
 // AnimationFactor is how many times the pixel limit the frames of an
-// animated GIF may hold together: an animation is decoded a frame at a
-// time, but thousands of large frames still choke a viewer.
+// animated GIF or PNG may hold together: an animation is decoded a frame
+// at a time, but thousands of large frames still choke a viewer.
 const AnimationFactor = 5
 
 // Info is what Inspect learns without decoding the pixels.
@@ -99,15 +99,17 @@ type Info struct {
 	// are after the orientation, as a viewer shows it.
 	Width, Height               int
 	DisplayWidth, DisplayHeight int
-	// Orientation is the EXIF orientation of a JPEG, 1 to 8; 1 otherwise.
+	// Orientation is the EXIF orientation, 1 to 8, of a JPEG, a PNG (its
+	// eXIf chunk) or a WebP (its EXIF chunk); 1 otherwise. An animated PNG
+	// is shown as stored, so its orientation is 1.
 	Orientation int
-	Frames      int // of a GIF; 1 otherwise
+	Frames      int // of a GIF or an animated PNG; 1 otherwise
 }
 
 // Inspect reads r from its start: the format by content, the size from
 // the header, never the pixels. It refuses with *TooManyPixelsError a
-// picture over maxPixels (for a GIF, any frame over it, or all frames
-// over AnimationFactor times it).
+// picture over maxPixels (for a GIF, any frame over it; for a GIF or an
+// animated PNG, all frames over AnimationFactor times it).
 func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 	head := make([]byte, SniffLen)
 	n, err := io.ReadFull(r, head)
@@ -115,6 +117,7 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 		return nil, err
 	}
 	info := &Info{Format: Sniff(head[:n]), Orientation: 1, Frames: 1}
+	webpOrientation := 1
 	if info.Format == Unknown {
 		return nil, ErrNotImage
 	}
@@ -124,11 +127,13 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 	if info.Format == WebP {
 		// The decoder reads still pictures only; say so rather than
 		// "damaged".
-		if animated, err := webpAnimated(r); err != nil {
+		animated, o, err := webpFeatures(r)
+		if err != nil {
 			return nil, err
 		} else if animated {
 			return nil, ErrAnimatedWebP
 		}
+		webpOrientation = o
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
@@ -161,6 +166,20 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 	switch info.Format {
 	case JPEG:
 		info.Orientation = jpegOrientation(r)
+	case PNG:
+		facts, err := walkPNG(r, info.Width, info.Height, maxPixels*AnimationFactor)
+		if err != nil {
+			return nil, err
+		}
+		if facts.animated {
+			// Served as it is (an animation cannot be turned without
+			// decoding every frame), so shown as stored.
+			info.Frames = max(1, facts.frames)
+		} else {
+			info.Orientation = facts.orientation
+		}
+	case WebP:
+		info.Orientation = webpOrientation
 	case GIF:
 		frames, err := walkGIF(r, nil, maxPixels)
 		if err != nil {
@@ -182,7 +201,9 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 // that others must not see: EXIF (location, camera, time), XMP, IPTC,
 // comments, text chunks, embedded thumbnails, and anything after the image's
 // end. It keeps what the image needs to look right: its data, colour
-// profile, transparency, animation, and a JPEG's orientation.
+// profile, transparency, animation, and a JPEG's orientation. The
+// orientation of a PNG or WebP is not kept, browsers disagreeing on it:
+// Processor serves those turned upright instead (see upright.go).
 func Strip(w io.Writer, r io.ReadSeeker, info *Info) error {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return err

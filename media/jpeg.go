@@ -95,45 +95,6 @@ func jpegOrientation(r io.Reader) int {
 	}
 }
 
-// exifOrientation reads tag 0x0112 of IFD0 of a TIFF structure; 1 when it
-// is missing or malformed.
-func exifOrientation(tiff []byte) int {
-	if len(tiff) < 8 {
-		return 1
-	}
-	var order binary.ByteOrder
-	switch string(tiff[:2]) {
-	case "II":
-		order = binary.LittleEndian
-	case "MM":
-		order = binary.BigEndian
-	default:
-		return 1
-	}
-	if order.Uint16(tiff[2:]) != 42 {
-		return 1
-	}
-	ifd := int64(order.Uint32(tiff[4:]))
-	if ifd < 8 || ifd+2 > int64(len(tiff)) {
-		return 1
-	}
-	count := int64(order.Uint16(tiff[ifd:]))
-	for i := range count {
-		e := ifd + 2 + 12*i
-		if e+12 > int64(len(tiff)) {
-			return 1
-		}
-		tag, typ := order.Uint16(tiff[e:]), order.Uint16(tiff[e+2:])
-		if tag == 0x0112 && typ == 3 { // SHORT
-			if o := int(order.Uint16(tiff[e+8:])); o >= 1 && o <= 8 {
-				return o
-			}
-			return 1
-		}
-	}
-	return 1
-}
-
 // orientationExif is an APP1 payload that says only the orientation o: a
 // TIFF header and an IFD0 with the single tag 0x0112.
 func orientationExif(o int) []byte {

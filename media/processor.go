@@ -21,7 +21,10 @@ const (
 // Processor prepares uploaded pictures for chat.Service. Decoding holds up
 // to 4 or 8 bytes per pixel (a 40-megapixel PNG: 160 MB, or 320 MB at 16
 // bits a channel), so at most Concurrency decodes run at once and the
-// memory they take stays bounded whatever the number of uploads.
+// memory they take stays bounded whatever the number of uploads. A PNG or
+// WebP that its EXIF orientation turns is served as an upright PNG (see
+// upright.go): writing it decodes the picture again, in a turn of its own,
+// and holds two copies of its pixels.
 type Processor struct {
 	maxPixels int64
 	thumbSide int
@@ -64,11 +67,21 @@ func (p *Processor) Prepare(ctx context.Context, src io.ReadSeeker) (*chat.Pictu
 	if err != nil {
 		return nil, p.chatError(err)
 	}
+	served := info.Format
+	writeClean := func(w io.Writer) error { return Strip(w, src, info) }
+	if info.Orientation != 1 && info.Format != JPEG {
+		served = PNG
+		writeClean = func(w io.Writer) error {
+			p.turns <- struct{}{}
+			defer func() { <-p.turns }()
+			return writeUpright(w, src, info)
+		}
+	}
 	return &chat.Picture{
-		MIME: info.Format.MIME(), Ext: info.Format.Ext(),
+		MIME: served.MIME(), Ext: served.Ext(),
 		Width: info.DisplayWidth, Height: info.DisplayHeight,
 		Thumb: thumb.Data, ThumbMIME: thumb.MIME, ThumbWidth: thumb.Width, ThumbHeight: thumb.Height,
-		WriteClean: func(w io.Writer) error { return Strip(w, src, info) },
+		WriteClean: writeClean,
 	}, nil
 }
 

@@ -95,43 +95,9 @@ func MakeThumbnail(img image.Image, orientation, maxSide int) (*Thumbnail, error
 	return t, nil
 }
 
-// orient returns img turned upright for an EXIF orientation (1 to 8):
-// 2 mirrored, 3 turned half round, 4 upside-down mirror, 5 transposed,
-// 6 turned a quarter clockwise, 7 transversed, 8 a quarter anticlockwise.
+// orient returns a thumbnail turned upright for an EXIF orientation.
 func orient(img *image.RGBA, o int) *image.RGBA {
-	if o < 2 || o > 8 {
-		return img
-	}
-	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for y := range dh {
-		for x := range dw {
-			var sx, sy int
-			switch o {
-			case 2:
-				sx, sy = w-1-x, y
-			case 3:
-				sx, sy = w-1-x, h-1-y
-			case 4:
-				sx, sy = x, h-1-y
-			case 5:
-				sx, sy = y, x
-			case 6:
-				sx, sy = y, h-1-x
-			case 7:
-				sx, sy = w-1-y, h-1-x
-			case 8:
-				sx, sy = w-1-y, x
-			}
-			si, di := img.PixOffset(sx, sy), dst.PixOffset(x, y)
-			copy(dst.Pix[di:di+4], img.Pix[si:si+4])
-		}
-	}
-	return dst
+	return upright(img, o).(*image.RGBA)
 }
 
 // boxShrink returns src reduced k times on each side, each pixel the mean

@@ -54,31 +54,44 @@ func webpChunks(r io.ReadSeeker) ([]webpChunk, error) {
 	return chunks, nil
 }
 
-// webpAnimated reports whether the WebP in r is an animation, which the
-// decoder cannot read.
-func webpAnimated(r io.ReadSeeker) (bool, error) {
+// webpFeatures reports whether the WebP in r is an animation, which the
+// decoder cannot read, and the orientation of its EXIF chunk (the first,
+// as the container specification allows), 1 without one.
+func webpFeatures(r io.ReadSeeker) (animated bool, orientation int, err error) {
 	chunks, err := webpChunks(r)
 	if err != nil {
-		return false, err
+		return false, 1, err
 	}
+	orientation = 1
+	exifSeen := false
 	for _, c := range chunks {
-		if c.fourCC == "ANIM" || c.fourCC == "ANMF" {
-			return true, nil
-		}
-		if c.fourCC == "VP8X" && c.size >= 1 {
+		switch {
+		case c.fourCC == "ANIM" || c.fourCC == "ANMF":
+			return true, 1, nil
+		case c.fourCC == "VP8X" && c.size >= 1:
 			flags := make([]byte, 1)
 			if _, err := r.Seek(c.offset, io.SeekStart); err != nil {
-				return false, err
+				return false, 1, err
 			}
 			if _, err := io.ReadFull(r, flags); err != nil {
-				return false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+				return false, 1, fmt.Errorf("%w: %v", ErrCorrupt, err)
 			}
 			if flags[0]&vp8xAnimation != 0 {
-				return true, nil
+				return true, 1, nil
+			}
+		case c.fourCC == "EXIF" && !exifSeen:
+			exifSeen = true
+			if _, err := r.Seek(c.offset, io.SeekStart); err != nil {
+				return false, 1, err
+			}
+			// Metadata after the image data: a cut-short one costs the
+			// orientation, not the picture.
+			if o, err := readExifOrientation(r, c.size); err == nil {
+				orientation = o
 			}
 		}
 	}
-	return false, nil
+	return false, orientation, nil
 }
 
 // stripWebP writes a new RIFF container with the chunks of webpKeep, the
