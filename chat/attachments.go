@@ -104,15 +104,48 @@ func (s *Service) CheckUpload(ctx context.Context, userID int64, up Upload) (*Me
 		return nil, tooBig(up.Kind, limit)
 	}
 	var prior *Message
+	var again []Notice
 	err := s.view(ctx, func(tx ReadTx) error {
 		var conv *Conversation
 		var err error
-		if prior, conv, _, err = s.sendCheckLocked(ctx, tx, userID, up.ConversationID, up.ClientID); err != nil || prior != nil {
+		if prior, conv, _, err = s.sendCheckLocked(ctx, tx, userID, up.ConversationID, up.ClientID); err != nil {
+			return err
+		}
+		if prior != nil {
+			again, err = s.republishLocked(ctx, tx, prior)
 			return err
 		}
 		return kindAllowed(conv, up.Kind)
 	})
+	if err == nil && len(again) > 0 {
+		if perr := s.publish(ctx, again); perr != nil {
+			s.Log.Warn("publish of a retried upload failed; clients will catch up on resume", "err", perr)
+		}
+	}
 	return prior, err
+}
+
+// republishLocked returns the notice that sends a stored message out again
+// for a retry that found it: the attempt that stored it may never have
+// published it (its commit was not confirmed, so it answered 503). Only
+// while it is the conversation's newest, as Send does: once a later
+// message is out, streams and clients fetch this one as the gap before it,
+// and a member who joined since must not get it.
+func (s *Service) republishLocked(ctx context.Context, tx ReadTx, m *Message) ([]Notice, error) {
+	conv, err := tx.ConversationByID(ctx, m.ConversationID)
+	if err != nil || conv.LastSeq != m.Seq {
+		return nil, err
+	}
+	members, err := tx.ConversationMembers(ctx, m.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	var out outbox
+	if err := out.message(m, members); err != nil {
+		return nil, err
+	}
+	out.encode(s.Log)
+	return out.notices, nil
 }
 
 // Upload stores an attachment and sends the message that carries it (kind

@@ -3,11 +3,13 @@ package chat_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/blob"
 	"github.com/parleychat/parley/bus"
 	"github.com/parleychat/parley/chat"
 	"github.com/parleychat/parley/password"
@@ -110,4 +112,85 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 	if want := []int64{m.Seq, later.Seq}; !slices.Equal(seqs, want) {
 		t.Errorf("message notices: got seqs %v, want %v (no copy of %d after %d)", seqs, want, m.Seq, later.Seq)
 	}
+}
+
+// TestRetriedUploadAfterUnconfirmedCommitPublishes is the same for a file:
+// the upload whose commit was not confirmed publishes nothing; its retry
+// reads no byte, gets the stored message, and publishes it.
+func TestRetriedUploadAfterUnconfirmedCommitPublishes(t *testing.T) {
+	sqlite, err := sqlstore.OpenSQLite(context.Background(), t.TempDir()+"/parley.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlite.Close() })
+	blobs, err := blob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &lastUnconfirmedStore{Store: sqlite}
+	svc, err := chat.NewService(store, bus.New(), password.Fast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Media = chat.MediaConfig{Blobs: blobs}
+	ctx := t.Context()
+	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
+	r, _, err := svc.SendFriendRequest(ctx, ann, bea, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, friend, err := svc.AcceptFriendRequest(ctx, bea, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := friend.ConversationID
+	var mu sync.Mutex
+	var published []int64 // message seqs of conv
+	svc.Bus.Subscribe(func(n chat.Notice) {
+		if n.ConversationID == conv && n.MessageSeq != 0 && slices.Contains(n.To, bea) && len(n.Frame) > 0 {
+			mu.Lock()
+			published = append(published, n.MessageSeq)
+			mu.Unlock()
+		}
+	})
+	seqs := func() []int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(published)
+	}
+	up := func(body string) chat.Upload {
+		return chat.Upload{ConversationID: conv, ClientID: "f1", Kind: chat.AttachmentFile, Name: "notes.txt",
+			Size: int64(len(body)), Body: strings.NewReader(body)}
+	}
+
+	// An upload takes two updates: its pending row, then its message.
+	store.loseAfter.Store(2)
+	if _, _, err := svc.Upload(ctx, ann, up("first bytes")); chat.ErrorCode(err) != chat.EUNAVAILABLE {
+		t.Fatalf("upload whose commit was not confirmed: got %v, want code %s", err, chat.EUNAVAILABLE)
+	}
+	if got := seqs(); len(got) != 0 {
+		t.Fatalf("published after the unconfirmed upload: %v, want nothing", got)
+	}
+	m, created, err := svc.Upload(ctx, ann, up("first bytes"))
+	if err != nil || created {
+		t.Fatalf("retried upload: created %v, %v; want the stored message", created, err)
+	}
+	if got := seqs(); !slices.Equal(got, []int64{m.Seq}) {
+		t.Fatalf("published after the retry: seqs %v, want [%d]", got, m.Seq)
+	}
+}
+
+// lastUnconfirmedStore answers the loseAfter-th Update from now as
+// unconfirmed (committed, but unavailable), and the others as they are.
+type lastUnconfirmedStore struct {
+	chat.Store
+	loseAfter atomic.Int32
+}
+
+func (s *lastUnconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) error) error {
+	err := s.Store.Update(ctx, fn)
+	if err == nil && s.loseAfter.Load() > 0 && s.loseAfter.Add(-1) == 0 {
+		return errAway
+	}
+	return err
 }
