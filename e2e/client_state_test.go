@@ -170,9 +170,10 @@ func assertKeptInView(p *tab, v paneView, seq string, wasY float64) {
 	if err != nil || y == nil {
 		p.fatalf("finding message #%s: %v (found: %v)", seq, err, y != nil)
 	}
-	// The loading spinner, and at the start the "beginning of your
-	// conversation" line, may shift it by a line; a jump moves it by pages.
-	const slack = 100
+	// The view is kept to the pixel as the spinner comes and goes and the
+	// older messages (or the "beginning of your conversation" line) are
+	// put above; a few pixels allow for rounding; a jump moves it by pages.
+	const slack = 8
 	if *y < 0 || *y > v.ClientHeight-20 || *y-wasY > slack || wasY-*y > slack {
 		p.fatalf("message #%s was %.0f px below the top of the pane before the older messages came, and is %.0f px below it after (the pane is %.0f px high, scrolled to %.0f of %.0f): the view jumped",
 			seq, wasY, *y, v.ClientHeight, v.ScrollTop, v.ScrollHeight)

@@ -129,7 +129,7 @@ export function MessageList({ id, chat, groupId }) {
   const [deleting, setDeleting] = useState(null); // a message an admin is about to delete
   const atBottom = useRef(true);
   const restored = useRef(false);
-  const last = useRef({ height: 0, top: 0, firstSeq: null, pending: chat.pending.length });
+  const last = useRef({ height: 0, top: 0, firstSeq: null, pending: chat.pending.length, loadingOlder: false });
   const [showJump, setShowJump] = useState(false);
 
   // Remember the geometry before this render changes the DOM, to keep the
@@ -151,13 +151,17 @@ export function MessageList({ id, chat, groupId }) {
         el.scrollTop = !saved || saved.atBottom ? el.scrollHeight : saved.top;
         atBottom.current = !saved || saved.atBottom;
       }
-    } else if (prev.firstSeq !== null && firstSeq !== null && firstSeq < prev.firstSeq) {
+    } else if ((prev.firstSeq !== null && firstSeq !== null && firstSeq < prev.firstSeq) ||
+      (chat.loadingOlder !== prev.loadingOlder && !atBottom.current)) {
+      // Older messages, or the spinner above them, came or went above the
+      // view: keep what the reader looks at where it was.
       el.scrollTop = prev.top + (el.scrollHeight - prev.height);
     } else if (chat.pending.length > prev.pending || (atBottom.current && el.scrollHeight !== prev.height)) {
       el.scrollTop = el.scrollHeight;
     }
     prev.firstSeq = firstSeq;
     prev.pending = chat.pending.length;
+    prev.loadingOlder = chat.loadingOlder;
     // A first page shorter than the pane cannot be scrolled up: fetch more.
     if (chat.loaded && chat.hasMore && !chat.loadingOlder && el.scrollHeight <= el.clientHeight + 8) loadOlder(id);
   });
