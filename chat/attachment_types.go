@@ -65,6 +65,11 @@ type Attachment struct {
 	BlobKey        string    `json:"-"`
 	ThumbKey       string    `json:"-"` // empty for files
 	CreatedAt      time.Time `json:"-"`
+	// RecalledAt is when the message carrying it was recalled (nil if it was
+	// not): its blobs are to be deleted from then on. BlobsDeletedAt is when
+	// they were found deleted (nil until then).
+	RecalledAt     *time.Time `json:"-"`
+	BlobsDeletedAt *time.Time `json:"-"`
 }
 
 // Thumb describes a picture's thumbnail.

@@ -32,6 +32,13 @@ import (
 // pending row, and the sweeper (SweepUploads) deletes its blobs, then it.
 // So a message never points at a missing blob, and a blob never outlives
 // its row.
+//
+// A recall keeps the row and marks it recalled in the recall's transaction
+// (RecallAttachment); after the commit Recall deletes the blobs and marks
+// the row done (MarkAttachmentBlobsDeleted). If the delete fails or the
+// process dies first, the mark stays and the sweeper (SweepRecalled)
+// deletes the blobs later: the bytes of a recalled message are never kept
+// for good.
 
 // Upload is one upload request.
 type Upload struct {
@@ -347,8 +354,63 @@ func (s *Service) SweepUploads(ctx context.Context) (int, error) {
 	}
 }
 
+// deleteRecalled deletes a recalled attachment's blobs (nothing there is
+// not an error, see Blobs.Delete), then records that they are gone.
+func (s *Service) deleteRecalled(ctx context.Context, a *Attachment) error {
+	for _, key := range []string{a.ThumbKey, a.BlobKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.Media.Blobs.Delete(ctx, key); err != nil {
+			return err
+		}
+	}
+	return s.Store.Update(ctx, func(tx Tx) error { return tx.MarkAttachmentBlobsDeleted(ctx, a.ID, s.now()) })
+}
+
+// SweepRecalled deletes the blobs of recalled attachments that Recall could
+// not delete (the blob store failed, or the process died between the
+// recall's commit and the delete) and marks each done. It returns how many
+// it cleaned up. One that fails does not stop the others of its batch; the
+// sweep then returns the first error and leaves the failed ones to the next
+// run (paging on would list them again).
+func (s *Service) SweepRecalled(ctx context.Context) (int, error) {
+	if s.Media.Blobs == nil {
+		return 0, nil
+	}
+	const batch = 100
+	n := 0
+	for {
+		var recalled []Attachment
+		err := s.view(ctx, func(tx ReadTx) (err error) {
+			recalled, err = tx.RecalledAttachments(ctx, batch)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		var failed error
+		for i := range recalled {
+			if err := s.deleteRecalled(ctx, &recalled[i]); err != nil {
+				if ctx.Err() != nil {
+					return n, err
+				}
+				if failed == nil {
+					failed = fmt.Errorf("chat: attachment %s: %w", recalled[i].ID, err)
+				}
+				continue
+			}
+			n++
+		}
+		if failed != nil || len(recalled) < batch {
+			return n, failed
+		}
+	}
+}
+
 // RunUploadSweep sweeps at once (what a crash left) and then every
-// interval until ctx ends.
+// interval until ctx ends: unfinished uploads (SweepUploads) and the blobs
+// of recalled attachments (SweepRecalled).
 func (s *Service) RunUploadSweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -357,6 +419,11 @@ func (s *Service) RunUploadSweep(ctx context.Context, every time.Duration) {
 			s.Log.Warn("sweeping unfinished uploads failed", "err", err)
 		} else if n > 0 {
 			s.Log.Info("swept unfinished uploads", "count", n)
+		}
+		if n, err := s.SweepRecalled(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("deleting the blobs of recalled attachments failed", "swept", n, "err", err)
+		} else if n > 0 {
+			s.Log.Info("deleted the blobs of recalled attachments", "count", n)
 		}
 		select {
 		case <-ctx.Done():

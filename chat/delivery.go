@@ -294,9 +294,15 @@ func (s *Service) Recall(ctx context.Context, userID, conversationID, seq int64)
 				ID string `json:"id"`
 			}
 			if json.Unmarshal(target.Data, &ref) == nil && ref.ID != "" {
-				if a, err := tx.AttachmentByID(ctx, ref.ID); err == nil {
+				if a, err := tx.AttachmentByID(ctx, ref.ID); err == nil && a.Seq == seq && a.ConversationID == conversationID {
+					// The durable record that the bytes must go, committed
+					// with the recall: a failed delete below is retried by
+					// the sweeper (SweepRecalled).
+					if err := tx.RecallAttachment(ctx, a.ID, now); err != nil {
+						return err
+					}
 					gone = a
-				} else if ErrorCode(err) != ENOTFOUND {
+				} else if err != nil && ErrorCode(err) != ENOTFOUND {
 					return err
 				}
 			}
@@ -314,15 +320,13 @@ func (s *Service) Recall(ctx context.Context, userID, conversationID, seq int64)
 	})
 	if err == nil && gone != nil && s.Media.Blobs != nil {
 		// The row stays (downloads of a recalled message already answer
-		// 404); the bytes are not kept for anyone.
-		for _, key := range []string{gone.BlobKey, gone.ThumbKey} {
-			if key == "" {
-				continue
-			}
-			if derr := s.Media.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
-				s.Log.Warn("deleting a recalled attachment failed", "attachment", gone.ID, "err", derr)
-			}
+		// 404); the bytes are not kept for anyone. Deleted now, so they are
+		// gone when the recall is answered, not at the next sweep.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if derr := s.deleteRecalled(dctx, gone); derr != nil {
+			s.Log.Warn("deleting a recalled attachment failed; the sweeper will retry", "attachment", gone.ID, "err", derr)
 		}
+		cancel()
 	}
 	return notice, err
 }

@@ -9,20 +9,27 @@ import (
 	"github.com/parleychat/parley/chat"
 )
 
+// attachmentColumns are what CreateAttachment writes; a read adds the two
+// times of a recall (attachmentSelect).
 const attachmentColumns = `id, conversation_id, seq, uploader_id, kind, name, size, sha256, mime,
 	width, height, thumb_width, thumb_height, thumb_mime, blob_key, thumb_key, created_at`
+
+const attachmentSelect = attachmentColumns + `, recalled_at, blobs_deleted_at`
 
 func scanAttachment(s scanner) (*chat.Attachment, error) {
 	var a chat.Attachment
 	var seq sql.NullInt64
 	var created int64
+	var recalled, blobsDeleted sql.NullInt64
 	var th chat.Thumb
 	err := s.Scan(&a.ID, &a.ConversationID, &seq, &a.UploaderID, &a.Kind, &a.Name, &a.Size, &a.SHA256, &a.MIME,
-		&a.Width, &a.Height, &th.Width, &th.Height, &th.MIME, &a.BlobKey, &a.ThumbKey, &created)
+		&a.Width, &a.Height, &th.Width, &th.Height, &th.MIME, &a.BlobKey, &a.ThumbKey, &created,
+		&recalled, &blobsDeleted)
 	if err != nil {
 		return nil, err
 	}
 	a.Seq = seq.Int64
+	a.RecalledAt, a.BlobsDeletedAt = nullTimeFromDB(recalled), nullTimeFromDB(blobsDeleted)
 	if th.MIME != "" {
 		a.Thumb = &th
 	}
@@ -30,8 +37,16 @@ func scanAttachment(s scanner) (*chat.Attachment, error) {
 	return &a, nil
 }
 
+func nullTimeFromDB(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := timeFromDB(v.Int64)
+	return &t
+}
+
 func (t *readTx) AttachmentByID(ctx context.Context, id string) (*chat.Attachment, error) {
-	a, err := scanAttachment(t.queryRow(ctx, `SELECT `+attachmentColumns+` FROM attachments WHERE id = $1`, id))
+	a, err := scanAttachment(t.queryRow(ctx, `SELECT `+attachmentSelect+` FROM attachments WHERE id = $1`, id))
 	return a, orNotFound(err, "attachment", "attachment by id")
 }
 
@@ -47,9 +62,28 @@ func (t *readTx) PendingAttachments(ctx context.Context, before time.Time, limit
 		}
 		list = append(list, *a)
 		return nil
-	}, `SELECT `+attachmentColumns+` FROM attachments
+	}, `SELECT `+attachmentSelect+` FROM attachments
 		WHERE seq IS NULL AND created_at < $1 ORDER BY created_at, id LIMIT $2`, timeToDB(before), limit)
 	return list, wrap(err, "pending attachments")
+}
+
+// RecalledAttachments reads attachments_recalled, which holds only these
+// rows.
+func (t *readTx) RecalledAttachments(ctx context.Context, limit int) ([]chat.Attachment, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var list []chat.Attachment
+	err := t.queryAll(ctx, func(s scanner) error {
+		a, err := scanAttachment(s)
+		if err != nil {
+			return err
+		}
+		list = append(list, *a)
+		return nil
+	}, `SELECT `+attachmentSelect+` FROM attachments
+		WHERE recalled_at IS NOT NULL AND blobs_deleted_at IS NULL ORDER BY recalled_at, id LIMIT $1`, limit)
+	return list, wrap(err, "recalled attachments")
 }
 
 // thumbColumns are what a row stores of a's thumbnail (zeros for none).
@@ -60,9 +94,10 @@ func thumbColumns(a *chat.Attachment) (w, h int, mime string) {
 	return a.Thumb.Width, a.Thumb.Height, a.Thumb.MIME
 }
 
-// CreateAttachment returns EINVALID if a.Seq is set: a row is born pending.
+// CreateAttachment returns EINVALID if a.Seq or a recall time is set: a row
+// is born pending.
 func (t *writeTx) CreateAttachment(ctx context.Context, a *chat.Attachment) error {
-	if a.Seq != 0 {
+	if a.Seq != 0 || a.RecalledAt != nil || a.BlobsDeletedAt != nil {
 		return chat.Errorf(chat.EINVALID, "a new attachment must be pending")
 	}
 	tw, th, tm := thumbColumns(a)
@@ -116,6 +151,33 @@ func (t *writeTx) DeleteAttachment(ctx context.Context, id string) error {
 	}
 	if n > 0 {
 		return chat.Errorf(chat.ECONFLICT, "a message carries this attachment")
+	}
+	return nil
+}
+
+// RecallAttachment counts matched rows, which both engines report for an
+// UPDATE whose values do not change.
+func (t *writeTx) RecallAttachment(ctx context.Context, id string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE attachments SET recalled_at = COALESCE(recalled_at, $2)
+		WHERE id = $1 AND seq IS NOT NULL`, id, timeToDB(at))
+	return oneRow(res, err, "finished attachment", "recall attachment")
+}
+
+func (t *writeTx) MarkAttachmentBlobsDeleted(ctx context.Context, id string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE attachments SET blobs_deleted_at = COALESCE(blobs_deleted_at, $2)
+		WHERE id = $1 AND recalled_at IS NOT NULL`, id, timeToDB(at))
+	return oneRow(res, err, "recalled attachment", "mark attachment blobs deleted")
+}
+
+// oneRow turns an UPDATE that matched nothing into ENOTFOUND for what.
+func oneRow(res sql.Result, err error, what, op string) error {
+	if err != nil {
+		return wrap(err, op)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, op)
+	} else if n == 0 {
+		return notFound(what)
 	}
 	return nil
 }
