@@ -364,8 +364,13 @@ func (s *Service) UpdateGroup(ctx context.Context, callerID, groupID int64, in G
 		if g, err = s.ownerLocked(ctx, tx, groupID, callerID); err != nil {
 			return err
 		}
+		before := *g
 		if err := s.applySettings(g, in); err != nil {
 			return err
+		}
+		if g.Name == before.Name && g.Description == before.Description && g.JoinPolicy == before.JoinPolicy &&
+			g.MemberLimit == before.MemberLimit && g.AllowTemp == before.AllowTemp {
+			return nil // nothing changed: no write, no system message
 		}
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err

@@ -103,3 +103,74 @@ func TestAddMemberSettlesRequestAndKnowsMembers(t *testing.T) {
 		t.Fatalf("adding a member again to a full group: got %v, want already_member", err)
 	}
 }
+
+// Saying again what is already so changes nothing and tells nobody: the
+// same group settings post no system message; blocking twice or unblocking
+// someone not blocked appends no event.
+func TestNoOpChangesAreSilent(t *testing.T) {
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	svc := MustService(t, &now)
+	ctx := context.Background()
+	owner, bob := MustRegister(t, svc, "owner"), MustRegister(t, svc, "bob")
+	g, err := svc.CreateGroup(ctx, owner, chat.GroupSettings{Name: ptr("Same")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastSeq := func() int64 {
+		list, err := svc.Conversations(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range list {
+			if c.ID == g.ConversationID {
+				return c.LastSeq
+			}
+		}
+		t.Fatal("the group is not in the owner's list")
+		return 0
+	}
+	before := lastSeq()
+	if _, err := svc.UpdateGroup(ctx, owner, g.ID, chat.GroupSettings{Name: ptr("Same"), JoinPolicy: ptr(g.JoinPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeq(); got != before {
+		t.Fatalf("unchanged settings: the group went from seq %d to %d, want no system message", before, got)
+	}
+	if _, err := svc.UpdateGroup(ctx, owner, g.ID, chat.GroupSettings{Name: ptr("Other")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeq(); got != before+1 {
+		t.Fatalf("a new name: the group went from seq %d to %d, want one system message", before, got)
+	}
+
+	events := func() int64 {
+		_, last, err := svc.EventsAfter(ctx, owner, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return last
+	}
+	e0 := events()
+	if err := svc.Unblock(ctx, owner, bob); err != nil {
+		t.Fatal(err)
+	}
+	if got := events(); got != e0 {
+		t.Fatalf("unblocking someone not blocked: events went from %d to %d, want none", e0, got)
+	}
+	for range 2 {
+		if err := svc.Block(ctx, owner, bob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := events(); got != e0+1 {
+		t.Fatalf("blocking twice: events went from %d to %d, want one", e0, got)
+	}
+	for range 2 {
+		if err := svc.Unblock(ctx, owner, bob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := events(); got != e0+2 {
+		t.Fatalf("unblocking twice: events went from %d to %d, want one more", e0, got)
+	}
+}

@@ -94,6 +94,9 @@ func (s *Service) Block(ctx context.Context, userID, targetID int64) error {
 		if _, err := tx.UserByID(ctx, targetID); err != nil {
 			return err
 		}
+		if already, err := tx.Blocked(ctx, userID, targetID); err != nil || already {
+			return err // blocking again changes nothing, and tells no tab
+		}
 		if err := tx.Block(ctx, userID, targetID, s.now()); err != nil {
 			return err
 		}
@@ -104,6 +107,9 @@ func (s *Service) Block(ctx context.Context, userID, targetID int64) error {
 // Unblock lifts a block; unblocking someone not blocked is not an error.
 func (s *Service) Unblock(ctx context.Context, userID, targetID int64) error {
 	return s.update(ctx, func(tx Tx, out *outbox) error {
+		if blocked, err := tx.Blocked(ctx, userID, targetID); err != nil || !blocked {
+			return err // nothing to lift, nothing to tell
+		}
 		if err := tx.Unblock(ctx, userID, targetID); err != nil {
 			return err
 		}
