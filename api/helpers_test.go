@@ -23,8 +23,15 @@ import (
 )
 
 // MustServer starts a node on 127.0.0.1:0 with a fresh SQLite file and a
-// cheap password hash, and closes it when the test ends.
+// cheap password hash, and closes it when the test ends. It logs warnings
+// and errors only, so a test's output shows what went wrong.
 func MustServer(tb testing.TB, tune ...func(*app.Config)) *app.Main {
+	tb.Helper()
+	return mustServerLogging(tb, os.Stderr, slog.LevelWarn, tune...)
+}
+
+// mustServerLogging is MustServer logging at level and above into log.
+func mustServerLogging(tb testing.TB, log io.Writer, level slog.Level, tune ...func(*app.Config)) *app.Main {
 	tb.Helper()
 	cfg := app.Config{
 		Addr:    "127.0.0.1:0",
@@ -35,8 +42,7 @@ func MustServer(tb testing.TB, tune ...func(*app.Config)) *app.Main {
 	for _, f := range tune {
 		f(&cfg)
 	}
-	// Warnings and errors only, so a test's output shows what went wrong.
-	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: level}))}
 	if err := m.Run(context.Background()); err != nil {
 		tb.Fatalf("starting the server: %v", err)
 	}

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,11 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/time/rate"
-
 	"github.com/parleychat/parley/api"
 	"github.com/parleychat/parley/app"
-	"github.com/parleychat/parley/password"
 )
 
 // logBuffer collects a server's log; the server writes from many goroutines.
@@ -40,25 +36,7 @@ func (b *logBuffer) String() string {
 // MustServerLogging is MustServer with the log at error level into log.
 func MustServerLogging(tb testing.TB, log io.Writer, tune ...func(*app.Config)) *app.Main {
 	tb.Helper()
-	cfg := app.Config{
-		Addr:    "127.0.0.1:0",
-		DataDir: tb.TempDir(),
-		Hasher:  password.Fast,
-		API:     api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
-	}
-	for _, f := range tune {
-		f(&cfg)
-	}
-	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelError}))}
-	if err := m.Run(context.Background()); err != nil {
-		tb.Fatalf("starting the server: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			tb.Errorf("closing the server: %v", err)
-		}
-	})
-	return m
+	return mustServerLogging(tb, log, slog.LevelError, tune...)
 }
 
 // TestPanicRecovery: a panicking handler costs one answer, never the

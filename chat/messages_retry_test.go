@@ -50,15 +50,7 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 	}
 	ctx := t.Context()
 	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	r, _, err := svc.SendFriendRequest(ctx, ann, bea, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, friend, err := svc.AcceptFriendRequest(ctx, bea, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv := friend.ConversationID
+	conv := mustBefriend(t, svc, ann, bea)
 
 	var mu sync.Mutex
 	var published []chat.Notice // message notices of conv
@@ -135,15 +127,7 @@ func TestRetriedUploadAfterUnconfirmedCommitPublishes(t *testing.T) {
 	svc.Media = chat.MediaConfig{Blobs: blobs}
 	ctx := t.Context()
 	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	r, _, err := svc.SendFriendRequest(ctx, ann, bea, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, friend, err := svc.AcceptFriendRequest(ctx, bea, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv := friend.ConversationID
+	conv := mustBefriend(t, svc, ann, bea)
 	var mu sync.Mutex
 	var published []int64 // message seqs of conv
 	svc.Bus.Subscribe(func(n chat.Notice) {
@@ -193,4 +177,19 @@ func (s *lastUnconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) erro
 		return errAway
 	}
 	return err
+}
+
+// mustBefriend makes a and b friends and returns their conversation.
+func mustBefriend(tb testing.TB, svc *chat.Service, a, b int64) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	r, _, err := svc.SendFriendRequest(ctx, a, b, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, friend, err := svc.AcceptFriendRequest(ctx, b, r.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return friend.ConversationID
 }
