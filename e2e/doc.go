@@ -6,7 +6,9 @@
 // The tests are part of "go test ./...". They need /usr/bin/chromium (or the
 // browser named by PARLEY_CHROMIUM): without it they skip, loudly, except
 // when CI is set, where they fail. PARLEY_SCREENSHOT=1 makes the chat test
-// write docs/screenshot.png. PARLEY_E2E_ARTIFACTS=DIR keeps the screenshots,
+// write docs/screenshot.png (install a CJK font first, e.g. Debian's
+// fonts-wqy-microhei, or the language switch shows boxes).
+// PARLEY_E2E_ARTIFACTS=DIR keeps the screenshots,
 // page text, console and server logs of every run under DIR; otherwise they
 // are kept only for a failed test, in a temporary directory that the test
 // log names.
