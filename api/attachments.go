@@ -46,6 +46,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
+	// Before a byte of the body is read.
+	if err := s.allowPost(w, auth(r).user.ID); err != nil {
+		return 0, nil, err
+	}
 	q := r.URL.Query()
 	up := chat.Upload{
 		ConversationID: conv,

@@ -264,6 +264,9 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) (int, any, e
 			return 0, nil, err
 		}
 	}
+	if err := s.allowPost(w, auth(r).user.ID); err != nil {
+		return 0, nil, err
+	}
 	g, req, err := s.chat.JoinGroup(r.Context(), auth(r).user.ID, id, in.Note)
 	if err != nil {
 		return 0, nil, err

@@ -37,7 +37,7 @@ func mustServerLogging(tb testing.TB, log io.Writer, level slog.Level, tune ...f
 		Addr:    "127.0.0.1:0",
 		DataDir: tb.TempDir(),
 		Hasher:  password.Fast,
-		API:     api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
+		API:     api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf, SendRate: rate.Inf},
 	}
 	for _, f := range tune {
 		f(&cfg)

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/parleychat/parley/chat"
 
 	"golang.org/x/time/rate"
 )
@@ -59,4 +63,29 @@ func (l *limiter) sweepLocked(now time.Time) {
 		}
 	}
 	l.swept = now
+}
+
+// sendLimiter returns the limiter of Config.SendRate, or nil for none.
+func sendLimiter(cfg Config) *limiter {
+	if cfg.SendRate == rate.Inf {
+		return nil
+	}
+	return newLimiter(cfg.SendRate, max(1, cfg.SendBurst))
+}
+
+// allowPost takes one of the user's sends (Config.SendRate), or returns
+// ERATELIMITED saying how long to wait; with w it also sets Retry-After.
+func (s *Server) allowPost(w http.ResponseWriter, userID int64) error {
+	if s.sends == nil {
+		return nil
+	}
+	ok, wait := s.sends.allow(strconv.FormatInt(userID, 10))
+	if ok {
+		return nil
+	}
+	secs := int(wait/time.Second) + 1
+	if w != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	return chat.Errorf(chat.ERATELIMITED, "you are sending too fast; try again in %d seconds", secs)
 }

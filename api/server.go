@@ -33,6 +33,13 @@ type Config struct {
 	// Registrations allowed per client address.
 	RegisterRate  rate.Limit
 	RegisterBurst int
+	// What one user may post, on every path (HTTP, the socket's send and
+	// request frames, uploads): messages, pictures and files, friend
+	// requests and join requests together, SendRate a second with bursts
+	// of SendBurst. Far above what a person types; it stops a script
+	// flooding a chat, or a stranger's inbox. rate.Inf: no limit.
+	SendRate  rate.Limit
+	SendBurst int
 	// PingInterval is how often a live connection is pinged; a peer that
 	// does not answer within PingTimeout is dropped.
 	PingInterval time.Duration
@@ -51,6 +58,19 @@ type Config struct {
 	testRoutes func(*Server)
 }
 
+// DefaultSendRate is how many things a user may post a second (see
+// Config.SendRate).
+const DefaultSendRate rate.Limit = 20
+
+// SendBurstFor is the burst that goes with a send rate: three seconds'
+// worth, and at least 10.
+func SendBurstFor(r rate.Limit) int {
+	if r == rate.Inf {
+		return 0
+	}
+	return max(10, int(3*r))
+}
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{
@@ -58,6 +78,8 @@ func DefaultConfig() Config {
 		LoginBurst:    10,
 		RegisterRate:  rate.Every(12 * time.Second), // 5 a minute
 		RegisterBurst: 10,
+		SendRate:      DefaultSendRate,
+		SendBurst:     SendBurstFor(DefaultSendRate),
 		PingInterval:  25 * time.Second,
 		PingTimeout:   15 * time.Second,
 		WriteTimeout:  10 * time.Second,
@@ -71,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RegisterRate == 0 {
 		c.RegisterRate, c.RegisterBurst = d.RegisterRate, d.RegisterBurst
+	}
+	if c.SendRate == 0 {
+		c.SendRate, c.SendBurst = d.SendRate, d.SendBurst
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = d.PingInterval
@@ -95,6 +120,7 @@ type Server struct {
 	loginByAddr  *limiter
 	loginByName  *limiter
 	registerAddr *limiter
+	sends        *limiter // by user id; nil for no limit
 
 	mux *http.ServeMux
 	// live counts the live-connection handlers, which http.Server.Shutdown
@@ -127,6 +153,7 @@ func New(svc *chat.Service, h *hub.Hub, log *slog.Logger, static http.Handler, c
 		loginByAddr:  newLimiter(cfg.LoginRate, cfg.LoginBurst),
 		loginByName:  newLimiter(cfg.LoginRate, cfg.LoginBurst),
 		registerAddr: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
+		sends:        sendLimiter(cfg),
 		mux:          http.NewServeMux(),
 	}
 	s.routes()

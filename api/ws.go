@@ -381,6 +381,9 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 	}
 	switch f.Type {
 	case "send":
+		if err := s.allowPost(nil, a.user.ID); err != nil {
+			return fail(f.Ref, err)
+		}
 		msg, _, err := s.chat.Send(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body)
 		if err != nil {
 			return fail(f.Ref, err)

@@ -32,7 +32,7 @@ func mustNode(t *testing.T, tune func(*app.Config)) *app.Main {
 	t.Helper()
 	cfg := app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Hasher: password.Fast,
-		API:             api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
+		API:             api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf, SendRate: rate.Inf},
 		SessionCacheTTL: time.Hour,
 	}
 	if tune != nil {

@@ -135,7 +135,7 @@ func startNode(t *testing.T, artifacts string, configure ...func(*app.Config)) s
 			Addr:    "127.0.0.1:0",
 			DataDir: t.TempDir(),
 			Hasher:  password.Fast,
-			API:     api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
+			API:     api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf, SendRate: rate.Inf},
 		},
 		Log: slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

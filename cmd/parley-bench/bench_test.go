@@ -24,7 +24,7 @@ func MustServer(tb testing.TB) string {
 	tb.Helper()
 	m := &app.Main{Config: app.Config{
 		Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Hasher: password.Fast,
-		API: api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
+		API: api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf, SendRate: rate.Inf},
 	}}
 	if err := m.Run(context.Background()); err != nil {
 		tb.Fatal(err)
@@ -108,7 +108,7 @@ func TestSmokeTwoNodes(t *testing.T) {
 	start := func(ctx context.Context, name, dbURL, natsURL string) (*Node, error) {
 		m := &app.Main{Config: app.Config{
 			Addr: "127.0.0.1:0", DataDir: t.TempDir(), DB: dbURL, Bus: natsURL, BusPrefix: busPrefixFor(dbURL), Hasher: password.Fast,
-			API: api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf},
+			API: api.Config{LoginRate: rate.Inf, RegisterRate: rate.Inf, SendRate: rate.Inf},
 		}}
 		if err := m.Run(ctx); err != nil {
 			return nil, err

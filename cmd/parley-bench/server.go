@@ -89,7 +89,8 @@ func startNode(ctx context.Context, bin, name, dataDir, cpus string, extra []str
 		s.Stop()
 		return nil, err
 	}
-	args := []string{bin, "-addr", addr, "-data", dataDir, "-log-level", "warn", "-pprof", paddr}
+	// No send limit: the load is many messages a second from each user.
+	args := []string{bin, "-addr", addr, "-data", dataDir, "-log-level", "warn", "-pprof", paddr, "-send-rate", "0"}
 	args = append(args, extra...)
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)

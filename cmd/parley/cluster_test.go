@@ -139,7 +139,7 @@ func (b *lockedBuffer) String() string {
 // startNode runs the binary and returns once it serves.
 func startNode(t *testing.T, name, bin string, env []string, args ...string) (*node, error) {
 	n := &node{name: name, cmd: exec.Command(bin, args...), log: &lockedBuffer{}, exited: make(chan struct{})}
-	n.cmd.Env = append(os.Environ(), env...)
+	n.cmd.Env = testEnv(env)
 	stderr, err := n.cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -95,3 +95,56 @@ func TestMaxMembersFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestSendRateFlag: -send-rate (PARLEY_SEND_RATE) limits what one user may
+// post a second, in bursts of three seconds' worth (at least 10); 0 lifts
+// the limit; negative or malformed values stop the node at start.
+func TestSendRateFlag(t *testing.T) {
+	bin := MustBuild(t)
+	for _, tc := range []struct {
+		args []string
+		env  []string
+	}{
+		{[]string{"-send-rate", "-1"}, nil},
+		{[]string{"-send-rate", "NaN"}, nil},
+		{nil, []string{"PARLEY_SEND_RATE=fast"}},
+	} {
+		cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, tc.args...)...)
+		cmd.Env = append(cmd.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "-send-rate") {
+			t.Errorf("parley %v %v: got %v %q, want a failure naming -send-rate", tc.args, tc.env, err, out)
+		}
+	}
+	// Each post is refused by the rules (no such conversation) after the
+	// limit let it through; past the burst the limit answers first.
+	post := func(url, token string) (int, string) {
+		var e struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		code := apiCall(url, token, "POST", "/api/conversations/999999/messages", map[string]any{"client_id": "c1", "body": "hi"}, &e)
+		return code, e.Error.Code
+	}
+	_, url := MustStart(t, bin, []string{"PARLEY_SEND_RATE=0.5"}, "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	u := mustRegister(t, url, "hasty")
+	for i := range 10 {
+		if code, ec := post(url, u.token); code != 404 || ec != "not_found" {
+			t.Fatalf("post %d of a burst of 10: got %d %s, want 404 not_found", i+1, code, ec)
+		}
+	}
+	if code, ec := post(url, u.token); code != 429 || ec != "rate_limited" {
+		t.Fatalf("the 11th post at once: got %d %s, want 429 rate_limited", code, ec)
+	}
+	other := mustRegister(t, url, "patient")
+	if code, ec := post(url, other.token); code != 404 {
+		t.Fatalf("another user's post: got %d %s, want 404: the limit is per user", code, ec)
+	}
+	// The flag wins over the variable: 0 is no limit.
+	_, url = MustStart(t, bin, []string{"PARLEY_SEND_RATE=0.5"}, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-send-rate", "0")
+	u = mustRegister(t, url, "bot")
+	for i := range 30 {
+		if code, ec := post(url, u.token); code != 404 {
+			t.Fatalf("-send-rate 0, post %d: got %d %s, want 404", i+1, code, ec)
+		}
+	}
+}

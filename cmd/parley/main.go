@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -19,6 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/parleychat/parley/api"
 	"github.com/parleychat/parley/app"
 	"github.com/parleychat/parley/chat"
 )
@@ -48,6 +52,7 @@ func run(args []string) error {
 	maxImage := fs.Int64("max-image-mib", envInt("PARLEY_MAX_IMAGE_MIB", 20), "largest picture upload, in MiB (PARLEY_MAX_IMAGE_MIB)")
 	maxFile := fs.Int64("max-file-mib", envInt("PARLEY_MAX_FILE_MIB", 1024), "largest file upload, in MiB (PARLEY_MAX_FILE_MIB)")
 	maxPixels := fs.Int64("max-image-mpx", envInt("PARLEY_MAX_IMAGE_MPX", 40), "most pixels of a picture, in millions, read before decoding (PARLEY_MAX_IMAGE_MPX)")
+	sendRate := fs.Float64("send-rate", envFloat("PARLEY_SEND_RATE", float64(api.DefaultSendRate)), "messages, uploads, friend and join requests one user may post a second, in bursts of three seconds' worth; 0 for no limit (PARLEY_SEND_RATE)")
 	maxMembers := fs.Int64("max-members", envInt("PARLEY_MAX_MEMBERS", chat.MaxMemberLimit), fmt.Sprintf("the largest member limit a group may choose, from %d to %d (PARLEY_MAX_MEMBERS)", chat.MinMemberLimit, chat.MaxMemberLimit))
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,6 +77,15 @@ func run(args []string) error {
 		return fmt.Errorf("-ping-interval (PARLEY_PING_INTERVAL) must be at least 5s")
 	}
 	cfg.API.PingInterval = *pingInterval
+	switch {
+	case *sendRate < 0 || math.IsNaN(*sendRate) || math.IsInf(*sendRate, 0):
+		return fmt.Errorf("-send-rate (PARLEY_SEND_RATE) must be a number of a second, 0 for no limit")
+	case *sendRate == 0:
+		cfg.API.SendRate = rate.Inf
+	default:
+		cfg.API.SendRate = rate.Limit(*sendRate)
+		cfg.API.SendBurst = api.SendBurstFor(cfg.API.SendRate)
+	}
 	if *maxImage <= 0 || *maxFile <= 0 || *maxPixels <= 0 {
 		return fmt.Errorf("-max-image-mib, -max-file-mib and -max-image-mpx (and their PARLEY_ variables) must be positive integers")
 	}
@@ -142,6 +156,18 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 func envInt(key string, def int64) int64 {
 	if v, ok := os.LookupEnv(key); ok {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		return -1
+	}
+	return def
+}
+
+// envFloat reads a number variable; a malformed one reads as -1, which the
+// checks after parsing refuse.
+func envFloat(key string, def float64) float64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
 			return n
 		}
 		return -1

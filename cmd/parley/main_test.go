@@ -27,11 +27,18 @@ func MustBuild(tb testing.TB) string {
 
 var servingRE = regexp.MustCompile(`url=(http://[0-9.:]+)`)
 
+// testEnv is the environment of a binary under test: the machine's, with
+// no send limit (the tests send faster than a person; the limit has tests
+// of its own), then env, which wins.
+func testEnv(env []string) []string {
+	return append(append(os.Environ(), "PARLEY_SEND_RATE=0"), env...)
+}
+
 // MustStart runs the binary and returns its base URL once it serves.
 func MustStart(tb testing.TB, bin string, env []string, args ...string) (*exec.Cmd, string) {
 	tb.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = testEnv(env)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		tb.Fatal(err)
