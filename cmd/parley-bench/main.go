@@ -81,6 +81,7 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.Reconnect.Warm, "reconnect-warm", time.Second, "reconnect: traffic before the drop and after the resume")
 	fs.IntVar(&cfg.Reconnect.Conc, "reconnect-conc", 1000, "reconnect: clients resuming at once")
 	fs.DurationVar(&cfg.Reconnect.Timeout, "reconnect-timeout", 60*time.Second, "reconnect: how long all may take to resume")
+	fs.BoolVar(&cfg.Reconnect.REST, "reconnect-rest", false, "reconnect: fetch the missed messages with GET .../messages?after= after the socket is back, instead of naming the conversation in the socket's cursor (convs=) as the browser does")
 
 	fs.IntVar(&cfg.History.Workers, "history-workers", 8, "history: concurrent readers")
 	fs.Float64Var(&cfg.History.Rate, "history-rate", 200, "history: GETs a second in all; 0: every reader back to back")

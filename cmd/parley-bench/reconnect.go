@@ -18,13 +18,21 @@ type ReconnectParams struct {
 	Warm    time.Duration // traffic before the drop
 	Conc    int           // dials and fetches at once while resuming
 	Timeout time.Duration // for every client to resume
+	// REST makes clients fetch the missed messages with GET
+	// .../messages?after= once the socket is back, instead of naming their
+	// conversation in the socket's cursor (convs=, as the browser does) and
+	// receiving them in the replay.
+	REST bool
 }
 
 // rclient is a client that resumes like the browser client does: with
-// ?after= its last user event, then GET .../messages?after= its last seq.
+// ?after= its last user event and convs= its conversation's last seq, then
+// waits for the replay; or (REST) with ?after= alone, then GET
+// .../messages?after= its last seq.
 type rclient struct {
 	u    *User
 	conv int64
+	pair *rpair
 
 	mu        sync.Mutex // guards everything below
 	cursor    int64      // the last user event held: every one up to it was received
@@ -36,6 +44,10 @@ type rclient struct {
 	msgs      seqSet        // messages held (live and fetched)
 	contig    int64         // the last seq with every one up to it held
 	c         *Client
+	// msgsIn is closed when contig reaches msgTarget, the last seq stored
+	// before the client dialed (convs mode).
+	msgsIn    chan struct{}
+	msgTarget int64
 }
 
 func (rc *rclient) handle(f *Frame, _ time.Time) {
@@ -73,12 +85,16 @@ func (rc *rclient) addLocked(seq int64) {
 	for rc.msgs.has(rc.contig + 1) {
 		rc.contig++
 	}
+	if rc.msgsIn != nil && rc.contig >= rc.msgTarget {
+		close(rc.msgsIn)
+		rc.msgsIn = nil
+	}
 }
 
 // resume reconnects from the client's cursors and returns once the event
 // replay has reached the hello's last_event_seq and the missed messages
 // are fetched.
-func (rc *rclient) resume(ctx context.Context, b *Bench) error {
+func (rc *rclient) resume(ctx context.Context, b *Bench, rest bool) error {
 	rc.mu.Lock()
 	old := rc.c
 	rc.mu.Unlock()
@@ -86,14 +102,26 @@ func (rc *rclient) resume(ctx context.Context, b *Bench) error {
 		<-old.Done() // no stale frame of the dropped connection after this
 	}
 	caughtUp := make(chan struct{})
+	msgsIn := make(chan struct{})
 	rc.mu.Lock()
 	after := rc.cursor
 	rc.caughtUp, rc.greeted = caughtUp, false
+	convs := ""
+	if !rest {
+		// Everything stored before the dial comes in the replay.
+		convs = fmt.Sprintf("%d:%d", rc.conv, rc.contig)
+		rc.msgTarget = rc.pair.final.Load()
+		if rc.contig >= rc.msgTarget {
+			close(msgsIn)
+		} else {
+			rc.msgsIn = msgsIn
+		}
+	}
 	rc.mu.Unlock()
 	var c *Client
 	var err error
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-		if c, err = b.dialer.Dial(ctx, rc.u, after, rc.handle); err == nil {
+		if c, err = b.dialer.DialCursor(ctx, rc.u, after, convs, rc.handle); err == nil {
 			break
 		}
 		select {
@@ -108,7 +136,16 @@ func (rc *rclient) resume(ctx context.Context, b *Bench) error {
 	if err := c.waitHello(ctx); err != nil {
 		return err
 	}
-	for {
+	if convs != "" {
+		select {
+		case <-msgsIn:
+		case <-c.Done():
+			return fmt.Errorf("resuming %s: the connection closed during the replay", rc.u.Name)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for convs == "" {
 		rc.mu.Lock()
 		from := rc.contig
 		rc.mu.Unlock()
@@ -176,7 +213,7 @@ func (b *Bench) runReconnect(ctx context.Context, p ReconnectParams) (*Result, e
 		if i%2 == 1 {
 			u = pr.b
 		}
-		clients[i] = &rclient{u: u, conv: pr.conv, contig: pr.base}
+		clients[i] = &rclient{u: u, conv: pr.conv, pair: pr, contig: pr.base}
 		list[i] = u
 	}
 	b.logf("reconnect: connecting %d clients of %d users", p.Clients, nusers)
@@ -218,7 +255,7 @@ func (b *Bench) runReconnect(ctx context.Context, p ReconnectParams) (*Result, e
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := rc.resume(rctx, b); err != nil {
+			if err := rc.resume(rctx, b, p.REST); err != nil {
 				if failed.Add(1) <= 3 {
 					b.logf("reconnect: %v", err)
 				}
@@ -296,7 +333,12 @@ func (b *Bench) runReconnect(ctx context.Context, p ReconnectParams) (*Result, e
 		r.Notes = append(r.Notes, fmt.Sprintf("%d user events never reached a live connection (counted in missing): "+
 			"the stream skipped them, so a client resuming from its cursor will not get them either", missingEvents))
 	}
-	r.Notes = append(r.Notes, "latency: from the drop to each client's resume (hello, event replay, missed messages fetched)")
+	how := "missed messages replayed on the socket (convs=)"
+	if p.REST {
+		how = "missed messages fetched over REST"
+	}
+	r.Params["rest"] = p.REST
+	r.Notes = append(r.Notes, "latency: from the drop to each client's resume (hello, event replay, "+how+")")
 	return r, nil
 }
 

@@ -89,13 +89,16 @@ func startNode(ctx context.Context, bin, name, dataDir, cpus string, extra []str
 		s.Stop()
 		return nil, err
 	}
-	// No send limit: the load is many messages a second from each user.
-	args := []string{bin, "-addr", addr, "-data", dataDir, "-log-level", "warn", "-pprof", paddr, "-send-rate", "0"}
+	args := []string{bin, "-addr", addr, "-data", dataDir, "-log-level", "warn", "-pprof", paddr}
 	args = append(args, extra...)
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)
 	}
 	s.cmd = exec.Command(args[0], args[1:]...)
+	// No send limit: the load is many messages a second from each user. A
+	// variable, not the flag, so that a binary older than the limit starts
+	// too (-parley, to compare versions).
+	s.cmd.Env = append(os.Environ(), "PARLEY_SEND_RATE=0")
 	s.cmd.Stdout = os.Stderr
 	s.cmd.Stderr = &prefixWriter{prefix: name + ": ", w: os.Stderr}
 	// The server must not outlive the tool.

@@ -58,9 +58,19 @@ type Client struct {
 // Dial connects as u; after >= 0 resumes the user's events after that seq.
 // h sees every frame, the hello included.
 func (d *Dialer) Dial(ctx context.Context, u *User, after int64, h Handler) (*Client, error) {
+	return d.DialCursor(ctx, u, after, "", h)
+}
+
+// DialCursor is Dial with the conversation part of the cursor too (convs,
+// "ID:SEQ,..."), which makes the server replay the missed messages on the
+// socket.
+func (d *Dialer) DialCursor(ctx context.Context, u *User, after int64, convs string, h Handler) (*Client, error) {
 	url := d.url
 	if after >= 0 {
 		url += fmt.Sprintf("?after=%d", after)
+		if convs != "" {
+			url += "&convs=" + convs
+		}
 	}
 	src := d.srcs[d.next.Add(1)%uint64(len(d.srcs))]
 	ws, resp, err := websocket.Dial(withSource(ctx, src), url, &websocket.DialOptions{
