@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/parleychat/parley/hub"
 )
 
 // WithPanicRoutes returns cfg with three routes that panic, for the tests of
@@ -31,3 +33,11 @@ type panicOnEncode struct{}
 var _ json.Marshaler = panicOnEncode{}
 
 func (panicOnEncode) MarshalJSON() ([]byte, error) { panic("test panic while encoding") }
+
+// WithItemHook returns cfg with fn called on each live item a WebSocket is
+// about to write, in its drain goroutine, for the tests of what goes wrong
+// there.
+func WithItemHook(cfg Config, fn func(frame []byte)) Config {
+	cfg.testOnItem = func(it hub.Item) { fn(it.Frame) }
+	return cfg
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/api"
 	"github.com/parleychat/parley/app"
@@ -97,6 +98,46 @@ func TestPanicRecovery(t *testing.T) {
 		t.Fatalf("after the panics: got %d %s, want 200 with the user", f.Status, f.Data)
 	}
 	u.MustDo("GET", "/api/me", nil, http.StatusOK, nil)
+}
+
+// TestPanicWritingFramesEndsOnlyThatSocket: a panic in a WebSocket's
+// writer (its own goroutine) is logged with its stack and closes that
+// socket; the process goes on serving, and the client resumes and gets
+// what the failed write was to carry.
+func TestPanicWritingFramesEndsOnlyThatSocket(t *testing.T) {
+	var log logBuffer
+	m := MustServerLogging(t, &log, func(c *app.Config) {
+		c.API = api.WithItemHook(c.API, func(frame []byte) {
+			if bytes.Contains(frame, []byte("explode in the writer")) {
+				panic("test panic writing frames")
+			}
+		})
+	})
+	a, b := MustUser(t, m, "sender"), MustUser(t, m, "victim")
+	conv := MustFriends(t, a, b)
+	before := a.MustSend(conv, "m0", "before", http.StatusCreated)
+	sock := b.MustDial(fmt.Sprintf("?after=0&convs=%d:%d", conv, before.Seq))
+	sent := a.MustSend(conv, "m1", "explode in the writer", http.StatusCreated)
+	for {
+		if _, err := sock.Read(5 * time.Second); err != nil {
+			break // closed by the server: the panic cost this socket
+		}
+	}
+	if out := log.String(); !strings.Contains(out, "panic writing a websocket's frames") || !strings.Contains(out, "test panic writing frames") || !strings.Contains(out, "runtime/debug.Stack") {
+		t.Fatalf("log: got %q, want the panic and its stack", out)
+	}
+	b.MustDo("GET", "/api/me", nil, http.StatusOK, nil)
+	// The resume replays the message (not through the writer's live path).
+	again := b.MustDial(fmt.Sprintf("?after=0&convs=%d:%d", conv, before.Seq))
+	for {
+		f := again.MustRead()
+		if f.Type == "message" {
+			if f.Message.Seq != sent.Seq {
+				t.Fatalf("after the resume: got message %d, want %d", f.Message.Seq, sent.Seq)
+			}
+			return
+		}
+	}
 }
 
 // TestTunnelRefusesLiveStreams: the transports are not requests; through

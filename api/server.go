@@ -56,6 +56,9 @@ type Config struct {
 	// testRoutes, when set, registers extra routes; only tests set it
 	// (export_test.go), to reach code paths no real request reaches.
 	testRoutes func(*Server)
+	// testOnItem, when set, sees each live item a WebSocket is about to
+	// write; only tests set it (export_test.go).
+	testOnItem func(hub.Item)
 }
 
 // DefaultSendRate is how many things a user may post a second (see

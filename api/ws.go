@@ -167,7 +167,7 @@ func (c *wsConn) drain() {
 		c.mu.Lock()
 		c.again = false
 		c.mu.Unlock()
-		end := c.writeQueued()
+		end := c.writeQueuedRecovering()
 		c.mu.Lock()
 		if end {
 			c.over = true
@@ -184,6 +184,20 @@ func (c *wsConn) drain() {
 		c.mu.Unlock()
 		return
 	}
+}
+
+// writeQueuedRecovering is writeQueued that turns a panic into the end of
+// this connection (its client reconnects and resumes) rather than of the
+// process: the drain is a goroutine of its own, which nothing else guards.
+func (c *wsConn) writeQueuedRecovering() (end bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.s.log.Error("panic writing a websocket's frames", "user", c.st.conn.UserID, "panic", v, "stack", string(debug.Stack()))
+			c.ws.CloseNow()
+			end = true
+		}
+	}()
+	return c.writeQueued()
 }
 
 // maxBatchItems bounds the queue items turned into frames before a flush.
@@ -207,6 +221,9 @@ func (c *wsConn) writeQueued() (end bool) {
 	c.first = nil
 	c.batch = conn.Take(c.batch)
 	for i, item := range c.batch {
+		if c.s.cfg.testOnItem != nil {
+			c.s.cfg.testOnItem(item)
+		}
 		frames, err := c.s.liveFrames(c.ctx, c.st, item)
 		if err != nil {
 			c.cork.flush()
