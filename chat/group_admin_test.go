@@ -9,8 +9,8 @@ import (
 	"github.com/parleychat/parley/chat"
 )
 
-// unreadIn returns the user's unread count in a conversation.
-func unreadIn(tb testing.TB, svc *chat.Service, userID, conversationID int64) int64 {
+// summaryIn returns the user's summary of a conversation.
+func summaryIn(tb testing.TB, svc *chat.Service, userID, conversationID int64) chat.ConversationSummary {
 	tb.Helper()
 	list, err := svc.Conversations(context.Background(), userID)
 	if err != nil {
@@ -18,11 +18,17 @@ func unreadIn(tb testing.TB, svc *chat.Service, userID, conversationID int64) in
 	}
 	for _, c := range list {
 		if c.ID == conversationID {
-			return c.Unread
+			return c
 		}
 	}
 	tb.Fatalf("conversation %d is not in user %d's list", conversationID, userID)
-	return 0
+	return chat.ConversationSummary{}
+}
+
+// unreadIn returns the user's unread count in a conversation.
+func unreadIn(tb testing.TB, svc *chat.Service, userID, conversationID int64) int64 {
+	tb.Helper()
+	return summaryIn(tb, svc, userID, conversationID).Unread
 }
 
 // What an admin does shows in the group's history but is not unread to
@@ -116,19 +122,7 @@ func TestNoOpChangesAreSilent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastSeq := func() int64 {
-		list, err := svc.Conversations(ctx, owner)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range list {
-			if c.ID == g.ConversationID {
-				return c.LastSeq
-			}
-		}
-		t.Fatal("the group is not in the owner's list")
-		return 0
-	}
+	lastSeq := func() int64 { return summaryIn(t, svc, owner, g.ConversationID).LastSeq }
 	before := lastSeq()
 	if _, err := svc.UpdateGroup(ctx, owner, g.ID, chat.GroupSettings{Name: ptr("Same"), JoinPolicy: ptr(g.JoinPolicy)}); err != nil {
 		t.Fatal(err)

@@ -21,18 +21,7 @@ func TestMigrationGroups(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	withProvider := func(fn func(raw *sql.DB, p *goose.Provider)) {
 		t.Helper()
-		// The driver the store registers, with the pragma that matters
-		// to migrations: the Down section must work with foreign keys on.
-		raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		p, err := goose.NewProvider(goose.DialectSQLite3, raw, os.DirFS("migrations/sqlite"), goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(raw, p)
+		withSQLiteMigrations(t, path, fn)
 	}
 	exec := func(raw *sql.DB, query string) {
 		t.Helper()
@@ -128,16 +117,7 @@ func TestMigrationRecalledBlobs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	migrate := func(fn func(raw *sql.DB, p *goose.Provider)) {
 		t.Helper()
-		raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		p, err := goose.NewProvider(goose.DialectSQLite3, raw, os.DirFS("migrations/sqlite"), goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(raw, p)
+		withSQLiteMigrations(t, path, fn)
 	}
 	recalledAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	migrate(func(raw *sql.DB, p *goose.Provider) {
@@ -199,4 +179,22 @@ func TestMigrationRecalledBlobs(t *testing.T) {
 			t.Fatalf("Up after reverting: %v", err)
 		}
 	})
+}
+
+// withSQLiteMigrations opens the SQLite file at path with the driver the
+// store registers, and the pragma that matters to migrations (the Down
+// sections must work with foreign keys on), and hands fn a goose provider
+// of the package's migrations.
+func withSQLiteMigrations(t *testing.T, path string, fn func(raw *sql.DB, p *goose.Provider)) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	p, err := goose.NewProvider(goose.DialectSQLite3, raw, os.DirFS("migrations/sqlite"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(raw, p)
 }
