@@ -59,6 +59,18 @@ func (o *publishOrder) deposit(ctx context.Context, t uint64, notices []Notice, 
 		return
 	}
 	o.draining = true
+	finished := false
+	defer func() {
+		if !finished {
+			// publish panicked (the lock is not held then): the next
+			// deposit must find no drain under way, or nothing would be
+			// published on this node again. What it was publishing is
+			// lost; clients repair that by resuming.
+			o.mu.Lock()
+			o.draining = false
+			o.mu.Unlock()
+		}
+	}()
 	for {
 		d, ok := o.ready[o.turn]
 		if !ok {
@@ -73,5 +85,6 @@ func (o *publishOrder) deposit(ctx context.Context, t uint64, notices []Notice, 
 		}
 	}
 	o.draining = false
+	finished = true
 	o.mu.Unlock()
 }

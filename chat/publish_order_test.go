@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,5 +70,52 @@ func TestPublishesInCommitOrder(t *testing.T) {
 		if seqs[i] != seqs[i-1]+1 {
 			t.Fatalf("published seq %d right after %d (position %d): not in commit order", seqs[i], seqs[i-1], i)
 		}
+	}
+}
+
+// panicOnceBus panics in the first Publish, as a bug in a subscriber would.
+type panicOnceBus struct {
+	chat.Bus
+	armed atomic.Bool
+}
+
+func (b *panicOnceBus) Publish(ctx context.Context, ns ...chat.Notice) error {
+	if b.armed.CompareAndSwap(true, false) {
+		panic("test panic in publish")
+	}
+	return b.Bus.Publish(ctx, ns...)
+}
+
+// A panic while publishing costs that publish, not the node's live
+// delivery: the next transaction's notices still go out.
+func TestPublishGoesOnAfterAPanic(t *testing.T) {
+	now := time.Now()
+	svc := MustService(t, &now)
+	ctx := context.Background()
+	a, b := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
+	conv := mustBefriend(t, svc, a, b)
+	pb := &panicOnceBus{Bus: svc.Bus}
+	svc.Bus = pb
+	var got atomic.Int64
+	pb.Bus.Subscribe(func(n chat.Notice) {
+		if n.ConversationID == conv && n.MessageSeq != 0 {
+			got.Store(n.MessageSeq)
+		}
+	})
+	pb.armed.Store(true)
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Fatal("the first send's publish did not panic")
+			}
+		}()
+		_, _, _ = svc.Send(ctx, a, conv, "c1", "first")
+	}()
+	m, _, err := svc.Send(ctx, a, conv, "c2", "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != m.Seq {
+		t.Fatalf("after a panicking publish: the bus heard seq %d, want %d", got.Load(), m.Seq)
 	}
 }

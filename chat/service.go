@@ -196,12 +196,15 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error)
 	if !ticketed {
 		return err
 	}
+	// The ticket is deposited whatever happens, a panic included: every
+	// later notice of the node waits for it.
+	var notices []Notice
+	defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
 	if err != nil {
-		s.order.deposit(ctx, ticket, nil, s.publishLogged)
 		return err
 	}
 	out.encode(s.Log)
-	s.order.deposit(context.WithoutCancel(ctx), ticket, out.notices, s.publishLogged)
+	notices = out.notices
 	return nil
 }
 
