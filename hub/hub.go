@@ -55,6 +55,10 @@ type Hub struct {
 	offlineTimers map[int64]*time.Timer
 	changes       []chat.PresenceChange
 	wake          chan struct{}
+
+	// order holds messages that arrive ahead of their conversation's
+	// order (reorder.go).
+	order reorder
 }
 
 // PresenceGrace is how long a user stays online after their last connection
@@ -105,7 +109,9 @@ func New(log *slog.Logger, queueSize int) *Hub {
 	if queueSize <= 0 {
 		queueSize = DefaultQueueSize
 	}
-	return &Hub{log: log, queueSize: queueSize, byUser: make(map[int64]map[*Conn]struct{})}
+	h := &Hub{log: log, queueSize: queueSize, byUser: make(map[int64]map[*Conn]struct{})}
+	h.order.wait = ReorderWait
+	return h
 }
 
 // Conn is one live connection (a WebSocket, an event stream). The transport
@@ -291,7 +297,20 @@ func (h *Hub) goneOffline(userID int64) {
 // Deliver queues the notice on every connection of its recipients. It never
 // blocks: a full queue kicks that connection with ReasonLagging. It is the
 // function the hub subscribes to the bus with.
+//
+// Messages go out in their conversation's seq order: one that arrives
+// before an earlier one of its conversation is held for up to ReorderWait
+// until that one comes (see reorder.go).
 func (h *Hub) Deliver(n chat.Notice) {
+	if n.MessageSeq != 0 && n.ConversationID != 0 {
+		h.order.message(n, h.deliverNow)
+		return
+	}
+	h.deliverNow(n)
+}
+
+// deliverNow queues n on every connection of its recipients.
+func (h *Hub) deliverNow(n chat.Notice) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, uid := range n.To {
