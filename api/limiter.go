@@ -73,6 +73,19 @@ func sendLimiter(cfg Config) *limiter {
 	return newLimiter(cfg.SendRate, max(1, cfg.SendBurst))
 }
 
+// posting wraps an endpoint that posts (Config.SendRate): the user's post
+// is counted, or refused, before anything of the request is read. Routed
+// here, the rule holds for the socket's request frames too, which reach the
+// same routes; the socket's send frame calls allowPost itself.
+func (s *Server) posting(fn endpointFunc) endpointFunc {
+	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		if err := s.allowPost(w, auth(r).user.ID); err != nil {
+			return 0, nil, err
+		}
+		return fn(w, r)
+	}
+}
+
 // allowPost takes one of the user's sends (Config.SendRate), or returns
 // ERATELIMITED saying how long to wait; with w it also sets Retry-After.
 func (s *Server) allowPost(w http.ResponseWriter, userID int64) error {

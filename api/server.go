@@ -181,13 +181,13 @@ func (s *Server) routes() {
 	h("GET /api/friends", s.handleFriends)
 	h("DELETE /api/friends/{id}", s.handleRemoveFriend)
 	h("GET /api/friend-requests", s.handleFriendRequests)
-	h("POST /api/friend-requests", s.handleSendFriendRequest)
+	h("POST /api/friend-requests", s.posting(s.handleSendFriendRequest))
 	h("POST /api/friend-requests/{id}/{action}", s.handleDecideFriendRequest)
 
 	h("GET /api/conversations", s.handleConversations)
 	h("GET /api/conversations/{id}", s.handleConversation)
 	h("GET /api/conversations/{id}/messages", s.handleMessages)
-	h("POST /api/conversations/{id}/messages", s.handleSend)
+	h("POST /api/conversations/{id}/messages", s.posting(s.handleSend))
 	h("POST /api/conversations/{id}/read", s.handleRead)
 
 	h("GET /api/events", s.handleEvents)

@@ -59,22 +59,14 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 		_, err = out.WriteString("\n\n")
 		return err
 	}
-	// fl tells the kick watcher below whether a flush is under way, and
-	// whether it is the close frame's, which it leaves alone.
+	// closing tells the kick watcher below that the close frame is being
+	// written, whose deadline it leaves alone.
 	var fl struct {
-		mu            sync.Mutex
-		busy, closing bool
+		mu      sync.Mutex
+		closing bool
 	}
 	flush := func() error {
-		fl.mu.Lock()
-		fl.busy = true
 		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		fl.mu.Unlock()
-		defer func() {
-			fl.mu.Lock()
-			fl.busy = false
-			fl.mu.Unlock()
-		}()
 		if err := out.Flush(); err != nil {
 			return err
 		}
@@ -98,13 +90,14 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	conn := st.conn
 	// A kick (the queue overflowed on a client that stopped reading, or the
 	// session ended) must end a write that is blocked on that client now,
-	// not at its deadline: the past deadline fails it at once. A write that
-	// is not blocked (the close frame below) sets a deadline of its own.
+	// not at its deadline: the past deadline fails it at once. When no write
+	// is under way it does nothing, as every flush sets its own deadline
+	// first.
 	go func() {
 		select {
 		case <-conn.Done():
 			fl.mu.Lock()
-			if fl.busy && !fl.closing {
+			if !fl.closing {
 				_ = rc.SetWriteDeadline(time.Now())
 			}
 			fl.mu.Unlock()

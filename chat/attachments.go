@@ -132,23 +132,19 @@ func (s *Service) CheckUpload(ctx context.Context, userID int64, up Upload) (*Me
 	return prior, err
 }
 
-// republishLocked returns the notice that sends a stored message out again
-// for a retry that found it: the attempt that stored it may never have
-// published it (its commit was not confirmed, so it answered 503). Only
-// while it is the conversation's newest, as Send does: once a later
-// message is out, streams and clients fetch this one as the gap before it,
-// and a member who joined since must not get it.
+// republishLocked returns the notices that send a stored message out
+// again for a retried upload that found it (outbox.again).
 func (s *Service) republishLocked(ctx context.Context, tx ReadTx, m *Message) ([]Notice, error) {
 	conv, err := tx.ConversationByID(ctx, m.ConversationID)
 	if err != nil || conv.LastSeq != m.Seq {
-		return nil, err
+		return nil, err // not the newest: again would queue nothing
 	}
 	members, err := tx.ConversationMembers(ctx, m.ConversationID)
 	if err != nil {
 		return nil, err
 	}
 	var out outbox
-	if err := out.message(m, members); err != nil {
+	if err := out.again(m, conv.LastSeq, members); err != nil {
 		return nil, err
 	}
 	out.encode(s.Log)

@@ -61,17 +61,7 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 			if perr != nil {
 				return perr
 			}
-			// The attempt that stored it may never have published it (its
-			// commit was not confirmed: it answered 503), so it goes out
-			// again; a stream drops a copy at or below what it sent. Only
-			// while it is the newest: once a later message is out, streams
-			// and clients fetch this one as the gap before it, and a
-			// member who joined since (a join adds a system message) must
-			// not get it.
-			if prior.Seq == f.Conversation.LastSeq {
-				return out.message(prior, f.Members)
-			}
-			return nil
+			return out.again(prior, f.Conversation.LastSeq, f.Members)
 		} else if err != nil {
 			return err
 		}

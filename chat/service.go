@@ -98,6 +98,20 @@ func (o *outbox) message(m *Message, members []int64) error {
 	return nil
 }
 
+// again queues a stored message once more, for a retry that found it: the
+// attempt that stored it may never have published it (its commit was not
+// confirmed: it answered 503); a stream drops a copy at or below what it
+// sent. Only while it is the conversation's newest (lastSeq): once a later
+// message is out, streams and clients fetch this one as the gap before it,
+// and a member who joined since (a join adds a system message) must not
+// get it.
+func (o *outbox) again(m *Message, lastSeq int64, members []int64) error {
+	if m.Seq != lastSeq {
+		return nil
+	}
+	return o.message(m, members)
+}
+
 // ephemeral queues a frame that is not stored (typing, receipts, presence):
 // a client that misses it loses nothing it cannot read back.
 func (o *outbox) ephemeral(to []int64, frame any) error {

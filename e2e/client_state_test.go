@@ -8,7 +8,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -332,16 +331,7 @@ func TestChatsKeepDraftAndScroll(t *testing.T) {
 // a second tab of Parley: it shares p's cookies and storage.
 func (h *harness) newTabBeside(p *tab, name string) *tab {
 	h.t.Helper()
-	ctx, cancel := chromedp.NewContext(p.ctx) // inherits p's browser context
-	h.t.Cleanup(cancel)
-	q := &tab{h: h, name: name, ctx: ctx}
-	h.tabs = append(h.tabs, q)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(viewportWidth, viewportHeight)); err != nil {
-		h.t.Fatalf("opening %s's tab: %v", name, err)
-	}
-	go q.recordConsole(chromedp.Console(ctx))
-	go q.dismissDialogs(chromedp.Events(ctx, page.JavascriptDialogOpening))
-	return q
+	return h.openTab(p.ctx, name) // inherits p's browser context
 }
 
 // TestUnreadAgreesAcrossTabs gives Alice two tabs of the same session. A

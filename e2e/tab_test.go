@@ -35,7 +35,15 @@ type tab struct {
 // browser context of browser, sized viewportWidth x viewportHeight.
 func (h *harness) newTab(browser context.Context, name string) *tab {
 	h.t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	return h.openTab(browser, name, chromedp.WithNewBrowserContext())
+}
+
+// openTab opens a tab named name under parent with opts, sized
+// viewportWidth x viewportHeight, recording its console and dismissing its
+// dialogs.
+func (h *harness) openTab(parent context.Context, name string, opts ...chromedp.ContextOption) *tab {
+	h.t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, opts...)
 	h.t.Cleanup(cancel)
 	p := &tab{h: h, name: name, ctx: ctx}
 	h.tabs = append(h.tabs, p)

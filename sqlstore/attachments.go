@@ -124,15 +124,7 @@ func (t *writeTx) FinishAttachment(ctx context.Context, a *chat.Attachment) erro
 		width = $7, height = $8, thumb_width = $9, thumb_height = $10, thumb_mime = $11
 		WHERE id = $1 AND conversation_id = $12 AND seq IS NULL`,
 		a.ID, a.Seq, a.Name, a.Size, a.SHA256, a.MIME, a.Width, a.Height, tw, th, tm, a.ConversationID)
-	if err != nil {
-		return wrap(err, "finish attachment")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "finish attachment")
-	} else if n == 0 {
-		return notFound("pending attachment")
-	}
-	return nil
+	return oneRow(res, err, "pending attachment", "finish attachment")
 }
 
 func (t *writeTx) DeleteAttachment(ctx context.Context, id string) error {
@@ -165,17 +157,4 @@ func (t *writeTx) MarkAttachmentBlobsDeleted(ctx context.Context, id string, at 
 	res, err := t.exec(ctx, `UPDATE attachments SET blobs_deleted_at = COALESCE(blobs_deleted_at, $2)
 		WHERE id = $1 AND recalled_at IS NOT NULL`, id, timeToDB(at))
 	return oneRow(res, err, "recalled attachment", "mark attachment blobs deleted")
-}
-
-// oneRow turns an UPDATE that matched nothing into ENOTFOUND for what.
-func oneRow(res sql.Result, err error, what, op string) error {
-	if err != nil {
-		return wrap(err, op)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, op)
-	} else if n == 0 {
-		return notFound(what)
-	}
-	return nil
 }

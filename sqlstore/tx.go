@@ -147,6 +147,20 @@ func notFound(what string) error {
 	return chat.Errorf(chat.ENOTFOUND, "%s not found", what)
 }
 
+// oneRow turns a statement that changed no row into ENOTFOUND for what,
+// and wraps any other error with op for the log.
+func oneRow(res sql.Result, err error, what, op string) error {
+	if err != nil {
+		return wrap(err, op)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, op)
+	} else if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
 // orNotFound turns sql.ErrNoRows into ENOTFOUND for what, and wraps any
 // other error with op for the log.
 func orNotFound(err error, what, op string) error {
