@@ -264,6 +264,18 @@ func (c *wsConn) write(v any) error {
 	return c.ws.Write(context.Background(), websocket.MessageText, frame)
 }
 
+// answer queues the answer to a client frame for the drain, which writes
+// it in one write(2) with whatever else is ready: a send's ack and the
+// sender's own copy of the message, commonly.
+func (c *wsConn) answer(v any) error {
+	frame, err := marshalFrame(v)
+	if err != nil {
+		return err
+	}
+	c.st.conn.Push(frame)
+	return nil
+}
+
 // failed ends the connection after a failed write: with the kick's close
 // code when the batch was dropped because of a kick (nothing of it was
 // sent), else at once.
@@ -280,7 +292,7 @@ func (c *wsConn) failed(err error) bool {
 // read handles client frames until the socket fails or closes, then ends
 // the connection.
 func (c *wsConn) read() {
-	c.s.readFrames(c.ctx, c.ws, c.st.conn, c.a, c.write)
+	c.s.readFrames(c.ctx, c.ws, c.st.conn, c.a, c.answer)
 	c.mu.Lock()
 	c.ping.Stop()
 	c.over = true
@@ -332,6 +344,8 @@ func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
 // drain is writing one).
 func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.Conn, a *authInfo, reply func(any) error) {
 	bad := 0
+	lane := &sendLane{reply: reply}
+	defer lane.wait()
 	for {
 		// No deadline: reading sets no timer per frame. The connection
 		// ends by closing the socket.
@@ -342,7 +356,7 @@ func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.C
 		if conn.Kicked() {
 			return // the session ended or the hub dropped us: act on nothing more
 		}
-		r := s.clientFrame(ctx, typ, data, a)
+		r := s.clientFrame(ctx, typ, data, a, lane)
 		if r == nil {
 			continue
 		}
@@ -362,7 +376,7 @@ func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.C
 // stack and answered with an internal error frame, and the socket reads on:
 // the read loop is the socket's own goroutine, which net/http does not
 // guard, so an unrecovered panic would end the process.
-func (s *Server) clientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo) (reply any) {
+func (s *Server) clientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo, lane *sendLane) (reply any) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -378,17 +392,19 @@ func (s *Server) clientFrame(ctx context.Context, typ websocket.MessageType, dat
 		_ = json.Unmarshal(data, &f)
 		reply = errorFrame{Type: "error", Ref: f.Ref, Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}}
 	}()
-	return s.handleClientFrame(ctx, typ, data, a)
+	return s.handleClientFrame(ctx, typ, data, a, lane)
 }
 
-func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo) any {
-	fail := func(ref string, err error) errorFrame {
-		code := chat.ErrorCode(err)
-		if code == chat.EINTERNAL {
-			s.log.Error("websocket frame failed", "user", a.user.ID, "err", err)
-		}
-		return errorFrame{Type: "error", Ref: ref, Error: detailOf(err)}
+// frameError is the error frame answering the client frame ref.
+func (s *Server) frameError(a *authInfo, ref string, err error) errorFrame {
+	if chat.ErrorCode(err) == chat.EINTERNAL {
+		s.log.Error("websocket frame failed", "user", a.user.ID, "err", err)
 	}
+	return errorFrame{Type: "error", Ref: ref, Error: detailOf(err)}
+}
+
+func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageType, data []byte, a *authInfo, lane *sendLane) any {
+	fail := func(ref string, err error) errorFrame { return s.frameError(a, ref, err) }
 	if typ != websocket.MessageText {
 		return fail("", chat.Errorf(chat.EINVALID, "frames must be JSON text"))
 	}
@@ -401,11 +417,11 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 		if err := s.allowPost(nil, a.user.ID); err != nil {
 			return fail(f.Ref, err)
 		}
-		msg, _, err := s.chat.Send(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body)
-		if err != nil {
+		if err := chat.CheckSend(f.ClientID, f.Body); err != nil {
 			return fail(f.Ref, err)
 		}
-		return ackFrame{Type: "ack", Ref: f.Ref, Message: msg}
+		lane.send(ctx, func(ctx context.Context) any { return s.sendFrame(ctx, &f, a) })
+		return nil // lane answers
 	case "read":
 		m, err := s.chat.MarkRead(ctx, a.user.ID, f.ConversationID, f.Seq)
 		if err != nil {
@@ -429,3 +445,66 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 		return fail(f.Ref, chat.Errorf(chat.EINVALID, "unknown frame type %q", f.Type))
 	}
 }
+
+// sendFrame stores a send frame's message and returns its ack or error
+// frame. A panic is answered as an internal error, as in clientFrame: it
+// runs in a goroutine of the socket's sendLane.
+func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (reply any) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				s.log.Error("panic handling a websocket send", "user", a.user.ID, "panic", v, "stack", string(debug.Stack()))
+			}
+			reply = errorFrame{Type: "error", Ref: f.Ref, Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}}
+		}
+	}()
+	msg, _, err := s.chat.Send(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body)
+	if err != nil {
+		return s.frameError(a, f.Ref, err)
+	}
+	return ackFrame{Type: "ack", Ref: f.Ref, Message: msg}
+}
+
+// maxPipelinedSends bounds a socket's sends between being read and being
+// answered; the socket's reader waits when that many are pending.
+const maxPipelinedSends = 32
+
+// sendLane pipelines one socket's send frames. The socket's reader hands
+// each to the lane, which runs it in a goroutine of its own, and reads the
+// next frame as soon as the send has its place in the store's writer queue
+// (chat.WhenQueued), not once it has committed: a socket's sends therefore
+// commit in the order they were read, and a bot or a busy client on one
+// socket sends as fast as the writer commits, not one message per commit.
+// Acks go out as their commits land, in that order for sends that share
+// none; a client matches them by ref. Other frames are still handled one
+// at a time by the reader and may overtake pending sends.
+type sendLane struct {
+	reply func(any) error
+	slots chan struct{} // made at the first send: an idle socket has none
+	wg    sync.WaitGroup
+}
+
+// send runs fn, which stores a send, and answers with what it returns. It
+// returns once fn's transaction is queued, or fn has returned without one.
+func (l *sendLane) send(ctx context.Context, fn func(context.Context) any) {
+	if l.slots == nil {
+		l.slots = make(chan struct{}, maxPipelinedSends)
+	}
+	l.slots <- struct{}{}
+	queued := make(chan struct{})
+	var once sync.Once
+	mark := func() { once.Do(func() { close(queued) }) }
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer func() { <-l.slots }()
+		defer mark()
+		// A failed reply means the socket has failed: its reader finds out
+		// at its next read.
+		_ = l.reply(fn(chat.WhenQueued(ctx, mark)))
+	}()
+	<-queued
+}
+
+// wait returns once every pending send has been answered.
+func (l *sendLane) wait() { l.wg.Wait() }

@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/hub"
 	"github.com/parleychat/parley/media"
 	"github.com/parleychat/parley/password"
+	"github.com/parleychat/parley/sqlstore"
 	"github.com/parleychat/parley/web"
 )
 
@@ -130,6 +131,15 @@ func (m *Main) URL() string {
 
 // Service returns the node's domain service (for tests and tools).
 func (m *Main) Service() *chat.Service { return m.api.Service() }
+
+// StoreStats reports the store's writer counters (commits, the functions
+// they carried, lost races), or nil before Run or for a store without any.
+func (m *Main) StoreStats() any {
+	if st, ok := m.store.(interface{ Stats() sqlstore.Stats }); ok {
+		return st.Stats()
+	}
+	return nil
+}
 
 // Run opens the store, starts listening and serves in the background. It
 // returns once the node accepts connections.

@@ -20,7 +20,9 @@ type Store interface {
 	// reruns a batch that lost a race), so it keeps no state between runs
 	// beyond what it resets itself. If ctx ends while the call is still queued,
 	// Update returns ctx.Err() and fn never runs; once fn has started,
-	// Update returns the real outcome.
+	// Update returns the real outcome. Once fn has its place in the
+	// writer's queue, Update calls the hook of WhenQueued(ctx), if any:
+	// functions queued one after another run, and commit, in that order.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees one consistent
 	// snapshot. Views do not wait for writers.
@@ -189,4 +191,23 @@ type SendFacts struct {
 	SenderMutedUntil *time.Time
 	// PeerRole (temp): PeerID's role in the group, "" if not a member.
 	PeerRole Role
+}
+
+type queuedKey struct{}
+
+// WhenQueued returns a context under which Store.Update calls queued once
+// its function has its place in the writer's queue (and not at all if it
+// fails before). A caller that waits for it before queuing the next
+// function may have many in flight and still know they commit in order: a
+// socket's sends (api) are pipelined this way.
+func WhenQueued(ctx context.Context, queued func()) context.Context {
+	return context.WithValue(ctx, queuedKey{}, queued)
+}
+
+// Queued is for Store implementations: it calls the hook WhenQueued put in
+// ctx, if there is one.
+func Queued(ctx context.Context) {
+	if f, ok := ctx.Value(queuedKey{}).(func()); ok {
+		f()
+	}
 }

@@ -179,6 +179,12 @@ func (c *Conn) Len() int {
 	return len(c.items)
 }
 
+// Push queues a frame of the transport's own, such as the answer to a
+// client's request, behind whatever is queued, so that it goes out in the
+// same write as the notices around it. Like a notice, it kicks the
+// connection when the queue is full.
+func (c *Conn) Push(frame []byte) { c.push(Item{Frame: frame}) }
+
 // push queues an item or, when the queue is full, kicks the connection.
 func (c *Conn) push(it Item) {
 	c.mu.Lock()

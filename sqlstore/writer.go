@@ -67,6 +67,7 @@ func (db *DB) Update(ctx context.Context, fn func(chat.Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	chat.Queued(ctx)
 	select {
 	case err := <-r.done:
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -226,6 +227,34 @@ type meter struct {
 	name   string
 	s0, s1 Snapshot
 	prof   chan error
+	// st0, st1: the spawned server's writer counters (/debug/vars).
+	st0, st1 storeStats
+}
+
+// storeStats are the server's writer counters, from its pprof listener's
+// /debug/vars (cmd/parley publishes them as "store").
+type storeStats struct {
+	Commits, Updates int64
+	ok               bool
+}
+
+func readStoreStats(pprofURL string) storeStats {
+	if pprofURL == "" {
+		return storeStats{}
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(pprofURL + "/debug/vars")
+	if err != nil {
+		return storeStats{}
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Store *struct{ Commits, Updates int64 } `json:"store"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&v) != nil || v.Store == nil {
+		return storeStats{}
+	}
+	return storeStats{Commits: v.Store.Commits, Updates: v.Store.Updates, ok: true}
 }
 
 // snapshot reads the tool and every server process.
@@ -241,6 +270,7 @@ func (b *Bench) meter(name string) *meter { return &meter{b: b, name: name} }
 
 // start opens the window; a profile covers the next d when profiling.
 func (m *meter) start(d time.Duration) {
+	m.st0 = readStoreStats(m.b.cfg.PprofURL)
 	m.s0 = m.b.snapshot()
 	if m.b.cfg.ProfileDir == "" || m.b.cfg.PprofURL == "" || d <= 0 {
 		return
@@ -251,7 +281,10 @@ func (m *meter) start(d time.Duration) {
 	go func() { m.prof <- fetchProfile(m.b.cfg.PprofURL, secs, path) }()
 }
 
-func (m *meter) stop() { m.s1 = m.b.snapshot() }
+func (m *meter) stop() {
+	m.s1 = m.b.snapshot()
+	m.st1 = readStoreStats(m.b.cfg.PprofURL)
+}
 
 // fill writes the window's resource figures into r.
 func (m *meter) fill(r *Result) {
@@ -267,6 +300,13 @@ func (m *meter) fill(r *Result) {
 		r.ServerCPU = (m.s1.Server.CPU - m.s0.Server.CPU).Seconds()
 		r.ServerCores = r.ServerCPU / wall
 		r.ServerRSSStart, r.ServerRSSEnd = m.s0.Server.RSS, m.s1.Server.RSS
+	}
+	if commits := m.st1.Commits - m.st0.Commits; m.st0.ok && m.st1.ok && commits > 0 {
+		if r.Extra == nil {
+			r.Extra = map[string]float64{}
+		}
+		r.Extra["commits_per_s"] = float64(commits) / wall
+		r.Extra["updates_per_commit"] = float64(m.st1.Updates-m.st0.Updates) / float64(commits)
 	}
 	if m.s0.HaveInfra && m.s1.HaveInfra {
 		infra := (m.s1.Infra - m.s0.Infra).Seconds()
@@ -371,4 +411,16 @@ func fmtRate(v float64) string {
 	default:
 		return fmt.Sprintf("%.2f", v)
 	}
+}
+
+// mergeExtra adds more to a result's extra figures (meter.fill may have
+// put some there already).
+func mergeExtra(extra, more map[string]float64) map[string]float64 {
+	if extra == nil {
+		return more
+	}
+	for k, v := range more {
+		extra[k] = v
+	}
+	return extra
 }

@@ -99,7 +99,7 @@ func (b *Bench) runDirect(ctx context.Context, p DirectParams, h HistoryParams) 
 	secs := out.window.Seconds()
 	r.Sent, r.Acked, r.Delivered = out.totalSent, out.totalAcked, out.delivered
 	r.Skipped, r.Missing, r.Duplicates, r.Errors, r.Kicked = out.skipped, out.missing, out.dups, out.errs+out.sendErrs, out.kicked
-	r.Extra = map[string]float64{"settle_s": out.settled.Seconds(), "sent_per_s": float64(out.sent) / secs}
+	r.Extra = mergeExtra(r.Extra, map[string]float64{"settle_s": out.settled.Seconds(), "sent_per_s": float64(out.sent) / secs})
 	if h.Workers > 0 {
 		r.Rate = float64(gets.Load()) / secs
 		r.Latency = hist.Percentiles()

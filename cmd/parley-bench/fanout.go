@@ -92,7 +92,7 @@ func (b *Bench) fanoutOn(ctx context.Context, name string, p FanoutParams, diale
 	r.Skipped, r.Missing, r.Duplicates, r.Errors, r.Kicked = out.skipped, out.missing, out.dups, out.errs+out.sendErrs, out.kicked
 	r.Rate = float64(out.delivered) / secs
 	r.Latency, r.AckLatency = t.lat.Percentiles(), t.ack.Percentiles()
-	r.Extra = map[string]float64{"msgs_per_s": float64(out.acked) / secs, "settle_s": out.settled.Seconds()}
+	r.Extra = mergeExtra(r.Extra, map[string]float64{"msgs_per_s": float64(out.acked) / secs, "settle_s": out.settled.Seconds()})
 	if r.ServerMeasured && out.delivered > 0 {
 		r.Extra["server_cpu_us_per_delivery"] = r.ServerCPU * 1e6 / float64(out.delivered)
 	}

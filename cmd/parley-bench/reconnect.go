@@ -325,7 +325,7 @@ func (b *Bench) runReconnect(ctx context.Context, p ReconnectParams) (*Result, e
 		sent += pr.final.Load() - pr.base
 	}
 	r.Sent = sent
-	r.Extra = map[string]float64{"all_resumed_s": all.Seconds(), "missing_messages": float64(missingMsgs), "missing_events": float64(missingEvents)}
+	r.Extra = mergeExtra(r.Extra, map[string]float64{"all_resumed_s": all.Seconds(), "missing_messages": float64(missingMsgs), "missing_events": float64(missingEvents)})
 	if failed.Load() > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d clients did not resume within %v", failed.Load(), p.Timeout))
 	}

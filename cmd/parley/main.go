@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"expvar"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -123,6 +124,9 @@ func run(args []string) error {
 		defer stopProfiling()
 	}
 	m := &app.Main{Config: cfg, Log: log}
+	// On the pprof listener's /debug/vars: the load tool reads how many
+	// functions each commit carried.
+	expvar.Publish("store", expvar.Func(m.StoreStats))
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -145,6 +149,7 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/vars", expvar.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	log.Info("pprof is serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
