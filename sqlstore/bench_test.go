@@ -72,6 +72,9 @@ func reportBatching(b *testing.B, db *sqlstore.DB, before sqlstore.Stats) {
 	if commits := after.Commits - before.Commits; commits > 0 {
 		b.ReportMetric(float64(after.Updates-before.Updates)/float64(commits), "updates/commit")
 	}
+	if hits, misses := after.FactsHits-before.FactsHits, after.FactsMisses-before.FactsMisses; hits+misses > 0 {
+		b.ReportMetric(float64(hits)/float64(hits+misses), "facts-hit-ratio")
+	}
 	if retries := after.Retries - before.Retries; retries > 0 {
 		b.ReportMetric(float64(retries)/float64(b.N), "retries/op")
 	}

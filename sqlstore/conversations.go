@@ -148,12 +148,21 @@ func (t *writeTx) CreateDirectConversation(ctx context.Context, a, b int64, at t
 
 // SetLastRead returns ENOTFOUND if the user is not a member. It does not
 // check seq against the conversation's LastSeq; that is the caller's rule.
-func (t *writeTx) SetLastRead(ctx context.Context, conversationID, userID, seq int64) (int64, error) {
-	var marker int64
-	err := t.queryRow(ctx, `UPDATE conversation_members
+// The markers' statements (named: the send facts cache knows them).
+const (
+	setLastReadQuery = `UPDATE conversation_members
 		SET last_read_seq = CASE WHEN last_read_seq < $3 THEN $3 ELSE last_read_seq END
 		WHERE conversation_id = $1 AND user_id = $2
-		RETURNING last_read_seq`, conversationID, userID, seq).Scan(&marker)
+		RETURNING last_read_seq`
+	setDeliveredQuery = `UPDATE conversation_members
+		SET delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END
+		WHERE conversation_id = $1 AND user_id = $2
+		RETURNING delivered_seq`
+)
+
+func (t *writeTx) SetLastRead(ctx context.Context, conversationID, userID, seq int64) (int64, error) {
+	var marker int64
+	err := t.queryRow(ctx, setLastReadQuery, conversationID, userID, seq).Scan(&marker)
 	if err != nil {
 		return 0, orNotFound(err, "membership", "set last read")
 	}
@@ -163,10 +172,7 @@ func (t *writeTx) SetLastRead(ctx context.Context, conversationID, userID, seq i
 // SetDelivered returns ENOTFOUND if the user is not a member.
 func (t *writeTx) SetDelivered(ctx context.Context, conversationID, userID, seq int64) (int64, error) {
 	var marker int64
-	err := t.queryRow(ctx, `UPDATE conversation_members
-		SET delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END
-		WHERE conversation_id = $1 AND user_id = $2
-		RETURNING delivered_seq`, conversationID, userID, seq).Scan(&marker)
+	err := t.queryRow(ctx, setDeliveredQuery, conversationID, userID, seq).Scan(&marker)
 	if err != nil {
 		return 0, orNotFound(err, "membership", "set delivered")
 	}

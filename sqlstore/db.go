@@ -38,6 +38,7 @@ type DB struct {
 	closeErr  error
 
 	commits atomic.Int64 // batches committed
+	facts   *factsCache  // the writer's send facts cache, nil if the dialect has none
 	updates atomic.Int64 // Update functions run in committed batches
 	retries atomic.Int64 // batches run again after losing a race with another writer
 }
@@ -53,6 +54,9 @@ func newDB(d dialect, write, read *sql.DB) *DB {
 	}
 	if d.prepareReads {
 		db.readStmts = newReadStmts(read)
+	}
+	if d.cacheSendFacts {
+		db.facts = newFactsCache()
 	}
 	go db.runWriter()
 	return db
@@ -97,11 +101,19 @@ type Stats struct {
 	Commits int64 // transactions committed by the writer
 	Updates int64 // Update functions those transactions carried
 	Retries int64 // transactions rolled back and run again after losing a race (PostgreSQL)
+	// FactsHits and FactsMisses count the writer's SendFacts calls answered
+	// from its cache and read from the database (SQLite; both 0 elsewhere),
+	// FactsClears how often a write emptied the cache.
+	FactsHits, FactsMisses, FactsClears int64
 }
 
 // Stats returns the writer's counters; Updates/Commits is the mean batch size.
 func (db *DB) Stats() Stats {
-	return Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load()}
+	st := Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load()}
+	if db.facts != nil {
+		st.FactsHits, st.FactsMisses, st.FactsClears = db.facts.hits.Load(), db.facts.misses.Load(), db.facts.clears.Load()
+	}
+	return st
 }
 
 // Close waits for every Update already accepted to be answered, stops the

@@ -37,6 +37,9 @@ type dialect struct {
 	// prepareReads keeps View's queries prepared (readStmts): for a driver
 	// that does not cache statements by itself.
 	prepareReads bool
+	// cacheSendFacts: the writer is the database's only one, so it may keep
+	// send facts between transactions (factsCache).
+	cacheSendFacts bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

@@ -131,6 +131,14 @@ func (t *readTx) MessagesAfter(ctx context.Context, conversationID, afterSeq int
 	return list, wrap(err, "messages after")
 }
 
+// The statements of AppendMessage (named: the send facts cache knows them).
+const (
+	appendSeqQuery    = `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`
+	appendInsertQuery = `INSERT INTO messages (` + messageColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`
+)
+
 // AppendMessage returns ENOTFOUND if the conversation does not exist. On
 // ECONFLICT nothing is changed, so the caller may go on with the
 // transaction.
@@ -138,15 +146,14 @@ func (t *writeTx) AppendMessage(ctx context.Context, m *chat.Message) error {
 	// The UPDATE takes the conversation's row (its write lock on PostgreSQL)
 	// before the number is used, so concurrent appends queue up behind it.
 	var seq int64
-	err := t.queryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`,
-		m.ConversationID).Scan(&seq)
+	err := t.queryRow(ctx, appendSeqQuery, m.ConversationID).Scan(&seq)
 	if err != nil {
 		return orNotFound(err, "conversation", "append message")
 	}
-	res, err := t.exec(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`,
-		m.ConversationID, seq, m.SenderID, m.ClientID, string(m.Kind), m.Body, dataToDB(m.Data), timeToDB(m.CreatedAt))
+	if t.facts != nil {
+		t.facts.appended(m.ConversationID, seq)
+	}
+	res, err := t.exec(ctx, appendInsertQuery, m.ConversationID, seq, m.SenderID, m.ClientID, string(m.Kind), m.Body, dataToDB(m.Data), timeToDB(m.CreatedAt))
 	if err != nil {
 		return wrap(err, "append message")
 	}

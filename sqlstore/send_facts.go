@@ -40,6 +40,11 @@ const sendFactsQuery = sendFactsSelect + `
 	ORDER BY member_id`
 
 func (t *readTx) SendFacts(ctx context.Context, conversationID, senderID int64) (*chat.SendFacts, error) {
+	if t.facts != nil {
+		if f := t.facts.get(conversationID, senderID); f != nil {
+			return f, nil
+		}
+	}
 	var f chat.SendFacts
 	sender := false
 	err := t.queryAll(ctx, func(s scanner) error {
@@ -85,6 +90,9 @@ func (t *readTx) SendFacts(ctx context.Context, conversationID, senderID int64) 
 		if f.Members, err = t.ConversationMembers(ctx, conversationID); err != nil {
 			return nil, err
 		}
+	}
+	if t.facts != nil {
+		t.facts.put(&f, senderID)
 	}
 	return &f, nil
 }

@@ -41,6 +41,9 @@ type readTx struct {
 	// the writer runs the batch again.
 	isRace func(error) bool
 	race   atomic.Pointer[error]
+	// facts, in the SQLite writer's transactions, is the send facts cache,
+	// told of every statement run (see factsCache).
+	facts *factsCache
 }
 
 // writeTx implements chat.Tx.
@@ -77,6 +80,9 @@ func (t *readTx) exec(ctx context.Context, query string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
+	if t.facts != nil {
+		t.facts.statement(query)
+	}
 	res, err := t.tx.ExecContext(ctx, query, args...)
 	return res, t.note(err)
 }
@@ -85,6 +91,9 @@ func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Row
 	ctx, err := t.stmtContext(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if t.facts != nil {
+		t.facts.statement(query)
 	}
 	rows, err := t.tx.QueryContext(ctx, query, args...)
 	return rows, t.note(err)
@@ -111,6 +120,9 @@ func (t *readTx) queryRow(ctx context.Context, query string, args ...any) scanne
 	ctx, err := t.stmtContext(ctx)
 	if err != nil {
 		return errScanner{err}
+	}
+	if t.facts != nil {
+		t.facts.statement(query)
 	}
 	row := t.tx.QueryRowContext(ctx, query, args...)
 	if t.isRace == nil {

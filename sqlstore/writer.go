@@ -88,12 +88,14 @@ type writer struct {
 	// its prepared statements survive; nil after a failure, to be taken
 	// afresh by the next batch.
 	conn *stmtConn
+	// facts is the send facts cache (SQLite), nil where there is none.
+	facts *factsCache
 }
 
 // runWriter takes whatever is queued, up to maxBatch, and commits it as one
 // transaction, until Close.
 func (db *DB) runWriter() {
-	w := &writer{db: db}
+	w := &writer{db: db, facts: db.facts}
 	defer close(db.writerDone)
 	defer w.dropConn()
 	limit := cmp.Or(db.dialect.maxBatch, maxBatch)
@@ -187,9 +189,22 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
 		return nil
 	}
+	if w.facts != nil {
+		if err := w.facts.beganBatch(ctx, conn); err != nil {
+			w.abort(ctx)
+			answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
+			return nil
+		}
+	}
+	committed := false
+	defer func() {
+		if !committed && w.facts != nil {
+			w.facts.clear() // what this transaction read may never have been
+		}
+	}()
 	results := make([]error, len(live))
 	for i, r := range live {
-		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable)
+		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.facts)
 		if fatal != nil {
 			if w.isRace(fatal) {
 				w.rollback(ctx)
@@ -224,6 +239,7 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 		answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
 		return nil
 	}
+	committed = true
 	w.db.commits.Add(1)
 	w.db.updates.Add(int64(len(live)))
 	for i, r := range live {
@@ -301,6 +317,9 @@ func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
 }
 
 func (w *writer) dropConn() {
+	if w.facts != nil {
+		w.facts.lostConn()
+	}
 	if w.conn != nil {
 		w.conn.close()
 		w.conn = nil
@@ -317,14 +336,14 @@ func answerAll(reqs []*writeReq, err error) {
 // its context's error if it ended before fn could start); fatal is set when
 // the surrounding transaction can no longer be used, and is a race (isRace)
 // when any statement of fn lost one.
-func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace func(error) bool) (fnErr, fatal error) {
+func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace func(error) bool, facts *factsCache) (fnErr, fatal error) {
 	if err := r.ctx.Err(); err != nil {
 		return err, nil
 	}
 	if _, err := conn.ExecContext(ctx, "SAVEPOINT fn"); err != nil {
 		return nil, fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
-	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace}}
+	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace, facts: facts}}
 	fnErr = callRecovering(r.fn, t)
 	t.done.Store(true)
 	if race := t.race.Load(); race != nil {
@@ -332,6 +351,9 @@ func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace fun
 		return fnErr, *race
 	}
 	if fnErr != nil {
+		if facts != nil {
+			facts.clear() // fn may have read what is now undone
+		}
 		if _, err := conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT fn"); err != nil {
 			return fnErr, fmt.Errorf("sqlstore: rollback to savepoint: %w", err)
 		}
