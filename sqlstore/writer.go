@@ -16,9 +16,13 @@ import (
 )
 
 // maxBatch bounds how many Update functions share one commit: enough to
-// amortise the fsync under load, few enough that one batch's latency stays
-// small and a failed commit fails few callers.
-const maxBatch = 128
+// amortise the commit (its fsync, and on SQLite a WAL page per conversation
+// touched) under load, few enough that a failed commit fails few callers.
+// A batch is only this large when that many callers are already waiting:
+// under a light load each commit carries what came during the last one.
+// 512 against 128 gave a third more sends a second on SQLite at saturation
+// (docs/BENCHMARKS.md); PostgreSQL lowers it (its dialect's maxBatch).
+const maxBatch = 512
 
 // The life of a writeReq. The writer moves it from queued to taken before
 // running fn; a caller whose context ends first moves it to abandoned, and
