@@ -60,9 +60,7 @@ func (c *cork) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.batching {
-		if c.buf == nil {
-			c.buf = batchBufs.Get().(*[]byte)
-		}
+		c.begin0()
 		*c.buf = append(*c.buf, p...)
 		return len(p), nil
 	}
@@ -83,6 +81,55 @@ func (c *cork) send(p []byte) (int, error) {
 	c.inFlight = false
 	c.dmu.Unlock()
 	return n, err
+}
+
+// text writes p as one unfragmented text frame: into the open batch, or
+// at once with one write(2). The connection's data frames are written here
+// rather than by coder/websocket, whose per-frame work (its write lock, a
+// timer check, a message writer) cost more than the write itself when one
+// notice goes to a thousand sockets. coder/websocket still writes the
+// control frames (pongs, pings, the close frame); each fits corkBufioSize,
+// so it reaches the cork as one Write, and the two kinds of frame never
+// interleave within a frame: both hold c.mu while they add to the stream.
+// A server's frames are not masked, and compression is off.
+func (c *cork) text(p []byte) error {
+	var hdr [10]byte
+	h := textFrameHeader(hdr[:0], len(p))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin0()
+	*c.buf = append(append(*c.buf, h...), p...)
+	if c.batching {
+		return nil
+	}
+	buf := c.buf
+	c.buf = nil
+	_, err := c.send(*buf)
+	*buf = (*buf)[:0]
+	batchBufs.Put(buf)
+	return err
+}
+
+// begin0 makes sure c.buf is a buffer. c.mu is held.
+func (c *cork) begin0() {
+	if c.buf == nil {
+		c.buf = batchBufs.Get().(*[]byte)
+	}
+}
+
+// textFrameHeader appends the header of a final, unmasked text frame of n
+// bytes (RFC 6455, section 5.2).
+func textFrameHeader(b []byte, n int) []byte {
+	const finText = 0x80 | 0x1
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n <= 0xffff:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, finText, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
 }
 
 // begin opens a batch: writes are kept until flush.

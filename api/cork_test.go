@@ -2,12 +2,18 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // countingConn counts the writes that reach the connection.
@@ -125,5 +131,63 @@ func TestCorkStopEndsABlockedWrite(t *testing.T) {
 	}
 	if b := <-got; string(b) != "close" {
 		t.Fatalf("the peer read %q, want only %q", b, "close")
+	}
+}
+
+// The cork writes the connection's text frames itself (cork.text): a real
+// WebSocket client reads them whole at every length encoding, in a batch
+// and outside one, between control frames that coder/websocket writes.
+func TestCorkTextFramesReachAWebSocketClient(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 200000}
+	corks := make(chan *cork, 1)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hj := &corkedHijacker{ResponseWriter: w, writeTimeout: time.Minute}
+		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		corks <- hj.cork
+		go func() { _ = ws.Ping(context.Background()) }() // coder's own frames, in between
+		<-done
+	}))
+	defer srv.Close()
+	defer close(done)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	client.SetReadLimit(1 << 20)
+	k := <-corks
+	payload := func(i, n int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, n) }
+	go func() {
+		for i, n := range sizes[:4] { // one at a time
+			if err := k.text(payload(i, n)); err != nil {
+				t.Error(err)
+			}
+		}
+		k.begin() // the rest in one batch
+		for i, n := range sizes[4:] {
+			if err := k.text(payload(i+4, n)); err != nil {
+				t.Error(err)
+			}
+		}
+		if err := k.flush(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for i, n := range sizes {
+		typ, got, err := client.Read(ctx)
+		if err != nil {
+			t.Fatalf("frame %d (%d bytes): %v", i, n, err)
+		}
+		if typ != websocket.MessageText || !bytes.Equal(got, payload(i, n)) {
+			t.Fatalf("frame %d: got %v of %d bytes, want text of %d bytes of %q", i, typ, len(got), n, rune('a'+i))
+		}
 	}
 }

@@ -253,15 +253,14 @@ func (c *wsConn) writeQueued() (end bool) {
 }
 
 // write encodes a frame, unless it is already JSON, and writes it to the
-// socket (to the cork while a batch is open).
+// socket (to the cork while a batch is open; see cork.text). Only the
+// drain calls it.
 func (c *wsConn) write(v any) error {
 	frame, err := marshalFrame(v)
 	if err != nil {
 		return err
 	}
-	// A context without a deadline: coder/websocket then sets no timer
-	// per frame; the cork puts one deadline on each write(2).
-	return c.ws.Write(context.Background(), websocket.MessageText, frame)
+	return c.cork.text(frame)
 }
 
 // answer queues the answer to a client frame for the drain, which writes
