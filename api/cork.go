@@ -110,6 +110,22 @@ func (c *cork) text(p []byte) error {
 	return err
 }
 
+// ping writes a ping frame with no payload, as text writes a text frame.
+// Its pong comes back empty; coder/websocket, which matches pongs to its
+// own pings by payload, passes it to OnPongReceived and ignores it.
+func (c *cork) ping() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	frame := [2]byte{0x80 | 0x9, 0} // FIN, opcode ping, length 0
+	if c.batching {
+		c.begin0()
+		*c.buf = append(*c.buf, frame[:]...)
+		return nil
+	}
+	_, err := c.send(frame[:])
+	return err
+}
+
 // begin0 makes sure c.buf is a buffer. c.mu is held.
 func (c *cork) begin0() {
 	if c.buf == nil {

@@ -85,10 +85,13 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hj := &corkedHijacker{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
+	// c is set before the reader starts; no pong can come before our ping.
+	var c *wsConn
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, with the same rule as every write.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
+		OnPongReceived:     func(context.Context, []byte) { c.ponged() },
 	})
 	if err != nil {
 		return // Accept has answered the client
@@ -107,7 +110,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := &wsConn{s: s, ws: ws, cork: hj.cork, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
+	c = &wsConn{s: s, ws: ws, cork: hj.cork, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
 	s.live.Add(1)
 	c.mu.Lock()
 	c.ping = time.AfterFunc(s.cfg.PingInterval, c.pingOnce)
@@ -129,6 +132,7 @@ type wsConn struct {
 
 	mu      sync.Mutex
 	ping    *time.Timer
+	pinged  bool          // a ping is unanswered: the timer's next call drops the peer
 	running bool          // a drain is running
 	again   bool          // woken while a drain was running: it goes round again
 	over    bool          // the connection is ending: no more drains
@@ -310,18 +314,38 @@ func (c *wsConn) read() {
 	c.s.live.Done()
 }
 
-// pingOnce pings the peer and re-arms itself; a peer that does not answer
-// within PingTimeout is dropped.
+// pingOnce is the ping timer's: it pings the peer and waits PingTimeout for
+// the pong (ponged re-arms the timer for the next ping), or, when the last
+// ping is still unanswered, drops the peer. Nothing waits: the ping is two
+// bytes written through the cork (cork.ping), not coder/websocket's Ping,
+// which holds a goroutine, two contexts and a timer per ping until the
+// pong; an idle connection's ping round is then one write, one read and
+// two timer resets (docs/BENCHMARKS.md, idle).
 func (c *wsConn) pingOnce() {
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.PingTimeout)
-	err := c.ws.Ping(ctx)
-	cancel()
-	if err != nil {
+	c.mu.Lock()
+	if c.over {
+		c.mu.Unlock()
+		return
+	}
+	if c.pinged {
+		c.mu.Unlock()
 		c.ws.CloseNow()
 		return
 	}
+	c.pinged = true
+	c.ping.Reset(c.s.cfg.PingTimeout)
+	c.mu.Unlock()
+	if err := c.cork.ping(); err != nil {
+		c.ws.CloseNow()
+	}
+}
+
+// ponged is told of every pong, in the reader's goroutine: the peer is
+// alive, and is pinged again in PingInterval.
+func (c *wsConn) ponged() {
 	c.mu.Lock()
-	if !c.over {
+	if c.pinged && !c.over {
+		c.pinged = false
 		c.ping.Reset(c.s.cfg.PingInterval)
 	}
 	c.mu.Unlock()
