@@ -124,6 +124,7 @@ type Server struct {
 	loginByName  *limiter
 	registerAddr *limiter
 	sends        *limiter // by user id; nil for no limit
+	workers      *workers // run the sockets' pipelined sends
 
 	mux *http.ServeMux
 	// live counts the live-connection handlers, which http.Server.Shutdown
@@ -157,6 +158,7 @@ func New(svc *chat.Service, h *hub.Hub, log *slog.Logger, static http.Handler, c
 		loginByName:  newLimiter(cfg.LoginRate, cfg.LoginBurst),
 		registerAddr: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
 		sends:        sendLimiter(cfg),
+		workers:      newWorkers(log),
 		mux:          http.NewServeMux(),
 	}
 	s.routes()

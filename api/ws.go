@@ -367,7 +367,7 @@ func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
 // drain is writing one).
 func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.Conn, a *authInfo, reply func(any) error) {
 	bad := 0
-	lane := &sendLane{reply: reply}
+	lane := &sendLane{reply: reply, workers: s.workers}
 	defer lane.wait()
 	for {
 		// No deadline: reading sets no timer per frame. The connection
@@ -493,7 +493,8 @@ func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (re
 const maxPipelinedSends = 32
 
 // sendLane pipelines one socket's send frames. The socket's reader hands
-// each to the lane, which runs it in a goroutine of its own, and reads the
+// each to the lane, which runs it in a goroutine of the server's workers,
+// and reads the
 // next frame as soon as the send has its place in the store's writer queue
 // (chat.WhenQueued), not once it has committed: a socket's sends therefore
 // commit in the order they were read, and a bot or a busy client on one
@@ -502,9 +503,10 @@ const maxPipelinedSends = 32
 // none; a client matches them by ref. Other frames are still handled one
 // at a time by the reader and may overtake pending sends.
 type sendLane struct {
-	reply func(any) error
-	slots chan struct{} // made at the first send: an idle socket has none
-	wg    sync.WaitGroup
+	reply   func(any) error
+	workers *workers
+	slots   chan struct{} // made at the first send: an idle socket has none
+	wg      sync.WaitGroup
 }
 
 // send runs fn, which stores a send, and answers with what it returns. It
@@ -518,14 +520,14 @@ func (l *sendLane) send(ctx context.Context, fn func(context.Context) any) {
 	var once sync.Once
 	mark := func() { once.Do(func() { close(queued) }) }
 	l.wg.Add(1)
-	go func() {
+	l.workers.run(func() {
 		defer l.wg.Done()
 		defer func() { <-l.slots }()
 		defer mark()
 		// A failed reply means the socket has failed: its reader finds out
 		// at its next read.
 		_ = l.reply(fn(chat.WhenQueued(ctx, mark)))
-	}()
+	})
 	<-queued
 }
 
