@@ -471,7 +471,7 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 
 // sendFrame stores a send frame's message and returns its ack or error
 // frame. A panic is answered as an internal error, as in clientFrame: it
-// runs in a goroutine of the socket's sendLane.
+// runs in a worker, for the socket's sendLane.
 func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (reply any) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -493,12 +493,12 @@ func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (re
 const maxPipelinedSends = 32
 
 // sendLane pipelines one socket's send frames. The socket's reader hands
-// each to the lane, which runs it in a goroutine of the server's workers,
-// and reads the
-// next frame as soon as the send has its place in the store's writer queue
-// (chat.WhenQueued), not once it has committed: a socket's sends therefore
-// commit in the order they were read, and a bot or a busy client on one
-// socket sends as fast as the writer commits, not one message per commit.
+// each to the lane, which runs it in one of the server's workers, and
+// reads the next frame as soon as the send has its place in the store's
+// writer queue (chat.WhenQueued), not once it has committed: a socket's
+// sends therefore commit in the order they were read, and a bot or a busy
+// client on one socket sends as fast as the writer commits, not one
+// message per commit.
 // Acks go out as their commits land, in that order for sends that share
 // none; a client matches them by ref. Other frames are still handled one
 // at a time by the reader and may overtake pending sends.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/parleychat/parley/chat"
@@ -26,9 +27,10 @@ import (
 //     clears it.
 //
 // So the SQLite writer uses it, and PostgreSQL, whose other nodes write
-// the same tables, does not. It belongs to the writer goroutine; only the
-// counters are read elsewhere.
+// the same tables, does not. The writer goroutine uses it; its lock is for
+// a function that uses its Tx from several goroutines.
 type factsCache struct {
+	mu      sync.Mutex // guards the fields up to the counters
 	convs   map[int64]*convFacts
 	entries int
 	// version is the data_version the writer's connection last reported,
@@ -53,6 +55,8 @@ func newFactsCache() *factsCache { return &factsCache{version: -1} }
 
 // get returns a copy of the cached facts of sender in conv, or nil.
 func (c *factsCache) get(conv, sender int64) *chat.SendFacts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if cf := c.convs[conv]; cf != nil {
 		if f := cf.bySender[sender]; f != nil {
 			c.hits.Add(1)
@@ -68,8 +72,10 @@ func (c *factsCache) get(conv, sender int64) *chat.SendFacts {
 
 // put keeps a copy of facts just read for sender.
 func (c *factsCache) put(f *chat.SendFacts, sender int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.entries >= maxCachedFacts {
-		c.clear()
+		c.clearLocked()
 	}
 	if c.convs == nil {
 		c.convs = make(map[int64]*convFacts)
@@ -90,12 +96,20 @@ func (c *factsCache) put(f *chat.SendFacts, sender int64) {
 
 // appended records that conv's last seq is now seq.
 func (c *factsCache) appended(conv, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if cf := c.convs[conv]; cf != nil {
 		cf.lastSeq = seq
 	}
 }
 
 func (c *factsCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
+}
+
+func (c *factsCache) clearLocked() {
 	if c.entries == 0 && len(c.convs) == 0 {
 		return
 	}
@@ -115,13 +129,16 @@ func (c *factsCache) statement(query string) {
 // committed in between.
 func (c *factsCache) beganBatch(ctx context.Context, conn *stmtConn) error {
 	var v int64
-	if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		c.clear()
+	err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.clearLocked()
 		c.version = -1
 		return err
 	}
 	if v != c.version {
-		c.clear()
+		c.clearLocked()
 		c.version = v
 	}
 	return nil
@@ -129,7 +146,9 @@ func (c *factsCache) beganBatch(ctx context.Context, conn *stmtConn) error {
 
 // lostConn forgets everything: a new connection's data_version starts anew.
 func (c *factsCache) lostConn() {
-	c.clear()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
 	c.version = -1
 }
 
