@@ -94,11 +94,23 @@ func (c *cork) send(p []byte) (int, error) {
 // A server's frames are not masked, and compression is off.
 func (c *cork) text(p []byte) error {
 	var hdr [10]byte
-	h := textFrameHeader(hdr[:0], len(p))
+	return c.frame(textFrameHeader(hdr[:0], len(p)), p)
+}
+
+// ping writes a ping frame with no payload, as text writes a text frame.
+// Its pong comes back empty; coder/websocket, which matches pongs to its
+// own pings by payload, passes it to OnPongReceived and ignores it.
+func (c *cork) ping() error {
+	return c.frame([]byte{0x80 | 0x9, 0}, nil) // FIN, opcode ping, length 0
+}
+
+// frame adds a frame's header and payload to the open batch, or, outside
+// a batch, sends them at once with one write(2).
+func (c *cork) frame(header, payload []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.begin0()
-	*c.buf = append(append(*c.buf, h...), p...)
+	*c.buf = append(append(*c.buf, header...), payload...)
 	if c.batching {
 		return nil
 	}
@@ -107,22 +119,6 @@ func (c *cork) text(p []byte) error {
 	_, err := c.send(*buf)
 	*buf = (*buf)[:0]
 	batchBufs.Put(buf)
-	return err
-}
-
-// ping writes a ping frame with no payload, as text writes a text frame.
-// Its pong comes back empty; coder/websocket, which matches pongs to its
-// own pings by payload, passes it to OnPongReceived and ignores it.
-func (c *cork) ping() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	frame := [2]byte{0x80 | 0x9, 0} // FIN, opcode ping, length 0
-	if c.batching {
-		c.begin0()
-		*c.buf = append(*c.buf, frame[:]...)
-		return nil
-	}
-	_, err := c.send(frame[:])
 	return err
 }
 

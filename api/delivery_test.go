@@ -71,8 +71,8 @@ func (c *client) MustOpenSSE(query string, lastEventID string) (*http.Response, 
 	return resp, cancel
 }
 
-// readSSE reads an open stream's events into frames (and their ids into
-// ids) until it ends; then frames is closed.
+// readSSE reads an open stream's events (each frame with its SSE id) into
+// s.events until it ends; then s.events is closed.
 func readSSE(tb testing.TB, resp *http.Response, cancel context.CancelFunc) *sseStream {
 	s := &sseStream{tb: tb, cancel: cancel, events: make(chan sseEvent, 1024)}
 	go func() {
@@ -100,12 +100,8 @@ func readSSE(tb testing.TB, resp *http.Response, cancel context.CancelFunc) *sse
 }
 
 func (s *sseStream) Next(timeout time.Duration) (frame, bool) {
-	select {
-	case ev, ok := <-s.events:
-		return ev.f, ok
-	case <-time.After(timeout):
-		return frame{}, false
-	}
+	f, _, ok := s.nextSSE(timeout)
+	return f, ok
 }
 func (s *sseStream) Close() { s.cancel() }
 

@@ -74,6 +74,9 @@ type errorDetail struct {
 	Until   *time.Time `json:"until,omitempty"`
 }
 
+// internalError answers a panic: what went wrong is in the log only.
+var internalError = errorDetail{Code: chat.EINTERNAL, Message: "internal error"}
+
 func detailOf(err error) errorDetail {
 	return errorDetail{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err), Until: chat.ErrorUntil(err)}
 }

@@ -9,14 +9,14 @@ import (
 
 func (s *Server) groupRoutes() {
 	h := s.handleAuthed
-	h("POST /api/groups", s.handleCreateGroup)
+	h("POST /api/groups", s.posting(s.handleCreateGroup))
 	h("GET /api/groups", s.handleSearchGroups)
 	h("GET /api/groups/mine", s.handleMyGroups)
 	h("GET /api/groups/{id}", s.handleGroup)
 	h("PATCH /api/groups/{id}", s.handleUpdateGroup)
 	h("DELETE /api/groups/{id}", s.handleDissolveGroup)
 	h("GET /api/groups/{id}/members", s.handleGroupMembers)
-	h("POST /api/groups/{id}/members", s.handleAddMember)
+	h("POST /api/groups/{id}/members", s.posting(s.handleAddMember))
 	h("DELETE /api/groups/{id}/members/{uid}", s.handleRemoveMember)
 	h("PUT /api/groups/{id}/members/{uid}/role", s.handleSetRole)
 	h("POST /api/groups/{id}/members/{uid}/mute", s.handleMute)

@@ -367,15 +367,7 @@ func errorBodyOf(raw []byte) errorJSON {
 	return e.Error
 }
 
-func errorCode(raw []byte) string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(raw, &e)
-	return e.Error.Code
-}
+func errorCode(raw []byte) string { return errorBodyOf(raw).Code }
 
 func TestGroupJoinFlowAndLiveEvents(t *testing.T) {
 	m := MustServer(t)

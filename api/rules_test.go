@@ -34,19 +34,13 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// MustServerLogging is MustServer with the log at error level into log.
-func MustServerLogging(tb testing.TB, log io.Writer, tune ...func(*app.Config)) *app.Main {
-	tb.Helper()
-	return mustServerLogging(tb, log, slog.LevelError, tune...)
-}
-
 // TestPanicRecovery: a panicking handler costs one answer, never the
 // connection over HTTP nor the process over the WebSocket; the panic is
 // logged at error level with its stack, and the user sees only the
 // standard internal error.
 func TestPanicRecovery(t *testing.T) {
 	var log logBuffer
-	m := MustServerLogging(t, &log, func(c *app.Config) { c.API = api.WithPanicRoutes(c.API) })
+	m := mustServerLogging(t, &log, slog.LevelError, func(c *app.Config) { c.API = api.WithPanicRoutes(c.API) })
 	u := MustUser(t, m, "panicky")
 	const internal = `{"error":{"code":"internal","message":"internal error"}}`
 	logged := func(what, panicText string) {
@@ -106,7 +100,7 @@ func TestPanicRecovery(t *testing.T) {
 // what the failed write was to carry.
 func TestPanicWritingFramesEndsOnlyThatSocket(t *testing.T) {
 	var log logBuffer
-	m := MustServerLogging(t, &log, func(c *app.Config) {
+	m := mustServerLogging(t, &log, slog.LevelError, func(c *app.Config) {
 		c.API = api.WithItemHook(c.API, func(frame []byte) {
 			if bytes.Contains(frame, []byte("explode in the writer")) {
 				panic("test panic writing frames")

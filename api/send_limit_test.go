@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,9 +17,10 @@ import (
 
 // TestSendLimitOnEveryPath: what one user may post (Config.SendRate) is
 // counted on every path alike (HTTP, the socket's send and request frames,
-// uploads, friend and join requests), per user, with 429 rate_limited and
-// Retry-After once a burst is spent. Each post names something that does
-// not exist, so the rules refuse it (404) after the limit let it through.
+// uploads, friend and join requests, new groups and members added), per
+// user, with 429 rate_limited and Retry-After once a burst is spent. Each
+// post but a new group names something that does not exist, so the rules
+// refuse it (404) after the limit let it through.
 func TestSendLimitOnEveryPath(t *testing.T) {
 	const burst = 3
 	m := MustServer(t, func(c *app.Config) { c.API.SendRate, c.API.SendBurst = rate.Every(time.Hour), burst })
@@ -38,11 +40,8 @@ func TestSendLimitOnEveryPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var e struct {
-				Error errorJSON `json:"error"`
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&e)
-			return resp.StatusCode, e.Error.Code, resp.Header.Get("Retry-After")
+			raw, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, errorBodyOf(raw).Code, resp.Header.Get("Retry-After")
 		}
 	}
 	n := 0
@@ -62,11 +61,7 @@ func TestSendLimitOnEveryPath(t *testing.T) {
 			case f.Error != nil:
 				return 0, f.Error.Code, ""
 			case f.Status != 0:
-				var e struct {
-					Error errorJSON `json:"error"`
-				}
-				_ = json.Unmarshal(f.Data, &e)
-				return f.Status, e.Error.Code, ""
+				return f.Status, errorBodyOf(f.Data).Code, ""
 			}
 			return 200, "", ""
 		}
@@ -75,11 +70,7 @@ func TestSendLimitOnEveryPath(t *testing.T) {
 		q := url.Values{"client_id": {fmt.Sprint("u", n)}, "kind": {"file"}, "name": {"a.txt"}}
 		n++
 		status, raw := c.Upload(missing, upload{query: q, body: strings.NewReader("hello")})
-		var e struct {
-			Error errorJSON `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		return status, e.Error.Code, ""
+		return status, errorBodyOf(raw).Code, ""
 	}
 	for _, tc := range []struct {
 		name     string
@@ -98,6 +89,8 @@ func TestSendLimitOnEveryPath(t *testing.T) {
 		{"upload", upload, "not_found", false},
 		{"friend request", viaHTTP("POST", "/api/friend-requests", map[string]any{"to_id": missing}), "not_found", true},
 		{"join request", viaHTTP("POST", fmt.Sprintf("/api/groups/%d/join", missing), map[string]any{}), "not_found", true},
+		{"member added", viaHTTP("POST", fmt.Sprintf("/api/groups/%d/members", missing), map[string]any{"user_id": missing}), "not_found", true},
+		{"group created", viaHTTP("POST", "/api/groups", map[string]any{"name": "Spam"}), "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := MustUser(t, m, "poster")

@@ -35,8 +35,9 @@ type Config struct {
 	RegisterBurst int
 	// What one user may post, on every path (HTTP, the socket's send and
 	// request frames, uploads): messages, pictures and files, friend
-	// requests and join requests together, SendRate a second with bursts
-	// of SendBurst. Far above what a person types; it stops a script
+	// requests, join requests, new groups and members added, together,
+	// SendRate a second with bursts of SendBurst (0: three seconds' worth,
+	// at least 10). Far above what a person types; it stops a script
 	// flooding a chat, or a stranger's inbox. rate.Inf: no limit.
 	SendRate  rate.Limit
 	SendBurst int
@@ -65,9 +66,9 @@ type Config struct {
 // Config.SendRate).
 const DefaultSendRate rate.Limit = 20
 
-// SendBurstFor is the burst that goes with a send rate: three seconds'
-// worth, and at least 10.
-func SendBurstFor(r rate.Limit) int {
+// sendBurstFor is the burst that goes with a send rate when Config names
+// none: three seconds' worth, and at least 10.
+func sendBurstFor(r rate.Limit) int {
 	if r == rate.Inf {
 		return 0
 	}
@@ -82,7 +83,7 @@ func DefaultConfig() Config {
 		RegisterRate:  rate.Every(12 * time.Second), // 5 a minute
 		RegisterBurst: 10,
 		SendRate:      DefaultSendRate,
-		SendBurst:     SendBurstFor(DefaultSendRate),
+		SendBurst:     sendBurstFor(DefaultSendRate),
 		PingInterval:  25 * time.Second,
 		PingTimeout:   15 * time.Second,
 		WriteTimeout:  10 * time.Second,
@@ -99,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendRate == 0 {
 		c.SendRate, c.SendBurst = d.SendRate, d.SendBurst
+	}
+	if c.SendBurst == 0 {
+		c.SendBurst = sendBurstFor(c.SendRate)
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = d.PingInterval
@@ -320,7 +324,7 @@ func (s *Server) endpoint(fn endpointFunc) http.HandlerFunc {
 			if started {
 				panic(http.ErrAbortHandler) // net/http ends the response without logging again
 			}
-			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}})
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: internalError})
 		}()
 		status, body, err := fn(w, r)
 		started = true

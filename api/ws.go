@@ -413,7 +413,7 @@ func (s *Server) clientFrame(ctx context.Context, typ websocket.MessageType, dat
 			Ref string `json:"ref"`
 		}
 		_ = json.Unmarshal(data, &f)
-		reply = errorFrame{Type: "error", Ref: f.Ref, Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}}
+		reply = errorFrame{Type: "error", Ref: f.Ref, Error: internalError}
 	}()
 	return s.handleClientFrame(ctx, typ, data, a, lane)
 }
@@ -478,7 +478,7 @@ func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (re
 			if v != http.ErrAbortHandler {
 				s.log.Error("panic handling a websocket send", "user", a.user.ID, "panic", v, "stack", string(debug.Stack()))
 			}
-			reply = errorFrame{Type: "error", Ref: f.Ref, Error: errorDetail{Code: chat.EINTERNAL, Message: "internal error"}}
+			reply = errorFrame{Type: "error", Ref: f.Ref, Error: internalError}
 		}
 	}()
 	msg, _, err := s.chat.Send(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body)

@@ -125,9 +125,7 @@ func (s *Service) CheckUpload(ctx context.Context, userID int64, up Upload) (*Me
 		return kindAllowed(conv, up.Kind)
 	})
 	if err == nil && len(again) > 0 {
-		if perr := s.publish(ctx, again); perr != nil {
-			s.Log.Warn("publish of a retried upload failed; clients will catch up on resume", "err", perr)
-		}
+		s.publishLogged(ctx, again)
 	}
 	return prior, err
 }
@@ -308,7 +306,16 @@ func (s *Service) discardUpload(a *Attachment) {
 }
 
 func (s *Service) deleteUpload(ctx context.Context, a *Attachment) error {
-	for _, key := range []string{uploadKey(a.ID), a.ThumbKey, a.BlobKey} {
+	if err := s.deleteBlobs(ctx, uploadKey(a.ID), a.ThumbKey, a.BlobKey); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx Tx) error { return tx.DeleteAttachment(ctx, a.ID) })
+}
+
+// deleteBlobs deletes the blobs named, skipping empty keys, and stops at the
+// first that fails.
+func (s *Service) deleteBlobs(ctx context.Context, keys ...string) error {
+	for _, key := range keys {
 		if key == "" {
 			continue
 		}
@@ -316,7 +323,7 @@ func (s *Service) deleteUpload(ctx context.Context, a *Attachment) error {
 			return err
 		}
 	}
-	return s.Store.Update(ctx, func(tx Tx) error { return tx.DeleteAttachment(ctx, a.ID) })
+	return nil
 }
 
 // SweepUploads deletes the uploads that never became a message (a crash
@@ -353,13 +360,8 @@ func (s *Service) SweepUploads(ctx context.Context) (int, error) {
 // deleteRecalled deletes a recalled attachment's blobs (nothing there is
 // not an error, see Blobs.Delete), then records that they are gone.
 func (s *Service) deleteRecalled(ctx context.Context, a *Attachment) error {
-	for _, key := range []string{a.ThumbKey, a.BlobKey} {
-		if key == "" {
-			continue
-		}
-		if err := s.Media.Blobs.Delete(ctx, key); err != nil {
-			return err
-		}
+	if err := s.deleteBlobs(ctx, a.ThumbKey, a.BlobKey); err != nil {
+		return err
 	}
 	return s.Store.Update(ctx, func(tx Tx) error { return tx.MarkAttachmentBlobsDeleted(ctx, a.ID, s.now()) })
 }

@@ -72,18 +72,8 @@ func (s *Service) AddMember(ctx context.Context, callerID, groupID, targetID int
 			if err := tx.DecideJoinRequest(ctx, r.ID, JoinApproved, callerID, now); err != nil {
 				return err
 			}
-			decided, err := tx.JoinRequestByID(ctx, r.ID)
-			if err != nil {
+			if _, err := s.announceDecisionLocked(ctx, tx, out, r.ID, groupID, targetID, now); err != nil {
 				return err
-			}
-			admins, err := s.adminIDsLocked(ctx, tx, groupID)
-			if err != nil {
-				return err
-			}
-			for _, a := range append(admins, targetID) {
-				if err := out.event(ctx, tx, a, EventJoinRequestDecided, decided, now); err != nil {
-					return err
-				}
 			}
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
@@ -368,8 +358,7 @@ func (s *Service) UpdateGroup(ctx context.Context, callerID, groupID int64, in G
 		if err := s.applySettings(g, in); err != nil {
 			return err
 		}
-		if g.Name == before.Name && g.Description == before.Description && g.JoinPolicy == before.JoinPolicy &&
-			g.MemberLimit == before.MemberLimit && g.AllowTemp == before.AllowTemp {
+		if *g == before {
 			return nil // nothing changed: no write, no system message
 		}
 		if err := tx.UpdateGroup(ctx, g); err != nil {

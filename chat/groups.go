@@ -455,21 +455,29 @@ func (s *Service) DecideJoinRequest(ctx context.Context, userID, requestID int64
 				return err
 			}
 		}
-		if decided, err = tx.JoinRequestByID(ctx, r.ID); err != nil {
-			return err
-		}
-		admins, err := s.adminIDsLocked(ctx, tx, r.GroupID)
-		if err != nil {
-			return err
-		}
-		for _, a := range append(admins, r.UserID) {
-			if err := out.event(ctx, tx, a, EventJoinRequestDecided, decided, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		decided, err = s.announceDecisionLocked(ctx, tx, out, r.ID, r.GroupID, r.UserID, now)
+		return err
 	})
 	return decided, err
+}
+
+// announceDecisionLocked tells the applicant and every admin of the group
+// that join request id was decided, and returns it as it now stands.
+func (s *Service) announceDecisionLocked(ctx context.Context, tx Tx, out *outbox, id, groupID, applicantID int64, now time.Time) (*JoinRequest, error) {
+	decided, err := tx.JoinRequestByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	admins, err := s.adminIDsLocked(ctx, tx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range append(admins, applicantID) {
+		if err := out.event(ctx, tx, a, EventJoinRequestDecided, decided, now); err != nil {
+			return nil, err
+		}
+	}
+	return decided, nil
 }
 
 // systemLocked appends a system message to the group's conversation and

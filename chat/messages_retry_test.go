@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/parleychat/parley/blob"
 	"github.com/parleychat/parley/bus"
@@ -15,21 +14,6 @@ import (
 	"github.com/parleychat/parley/password"
 	"github.com/parleychat/parley/sqlstore"
 )
-
-// unconfirmedStore commits an Update but, while lose is set, answers it as
-// a database whose commit confirmation never arrived would: unavailable.
-type unconfirmedStore struct {
-	chat.Store
-	lose atomic.Bool
-}
-
-func (s *unconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) error) error {
-	err := s.Store.Update(ctx, fn)
-	if err == nil && s.lose.Load() {
-		return errAway
-	}
-	return err
-}
 
 // TestRetryAfterUnconfirmedCommitPublishes: a send whose commit was not
 // confirmed answers 503 and publishes nothing, though the message is
@@ -50,7 +34,7 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 	}
 	ctx := t.Context()
 	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	conv := mustBefriend(t, svc, ann, bea)
+	conv := mustFriends(t, svc, ann, bea)
 
 	var mu sync.Mutex
 	var published []chat.Notice // message notices of conv
@@ -67,11 +51,10 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 		return slices.Clone(published)
 	}
 
-	store.lose.Store(true)
+	store.loseAfter.Store(1)
 	if _, _, err := svc.Send(ctx, ann, conv, "c1", "hello"); chat.ErrorCode(err) != chat.EUNAVAILABLE {
 		t.Fatalf("Send whose commit was not confirmed: got %v, want code %s", err, chat.EUNAVAILABLE)
 	}
-	store.lose.Store(false)
 	if got := notices(); len(got) != 0 {
 		t.Fatalf("published after the unconfirmed send: %+v, want nothing", got)
 	}
@@ -80,10 +63,8 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 	if err != nil || created || m.Body != "hello" {
 		t.Fatalf("retry: got %+v, created %v, %v; want the stored message, not created", m, created, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(notices()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// A lone Send publishes before it returns (its own turn in
+	// publishOrder, on a bus that delivers in the caller's goroutine).
 	got := notices()
 	if len(got) != 1 || got[0].MessageSeq != m.Seq || !slices.Contains(got[0].To, bea) || len(got[0].Frame) == 0 {
 		t.Fatalf("published after the retry: %+v, want one notice of seq %d to bea with its frame", got, m.Seq)
@@ -96,7 +77,6 @@ func TestRetryAfterUnconfirmedCommitPublishes(t *testing.T) {
 	if _, created, err := svc.Send(ctx, ann, conv, "c1", "hello"); err != nil || created {
 		t.Fatalf("retry after a later message: created %v, %v; want the stored message", created, err)
 	}
-	time.Sleep(50 * time.Millisecond) // a wrong publish would be synchronous or nearly
 	var seqs []int64
 	for _, n := range notices() {
 		seqs = append(seqs, n.MessageSeq)
@@ -119,7 +99,7 @@ func TestRetriedUploadAfterUnconfirmedCommitPublishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &lastUnconfirmedStore{Store: sqlite}
+	store := &unconfirmedStore{Store: sqlite}
 	svc, err := chat.NewService(store, bus.New(), password.Fast, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +107,7 @@ func TestRetriedUploadAfterUnconfirmedCommitPublishes(t *testing.T) {
 	svc.Media = chat.MediaConfig{Blobs: blobs}
 	ctx := t.Context()
 	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	conv := mustBefriend(t, svc, ann, bea)
+	conv := mustFriends(t, svc, ann, bea)
 	var mu sync.Mutex
 	var published []int64 // message seqs of conv
 	svc.Bus.Subscribe(func(n chat.Notice) {
@@ -164,32 +144,18 @@ func TestRetriedUploadAfterUnconfirmedCommitPublishes(t *testing.T) {
 	}
 }
 
-// lastUnconfirmedStore answers the loseAfter-th Update from now as
-// unconfirmed (committed, but unavailable), and the others as they are.
-type lastUnconfirmedStore struct {
+// unconfirmedStore answers the loseAfter-th Update from now as a database
+// whose commit confirmation never arrived would: committed, but
+// unavailable. The others it answers as they are.
+type unconfirmedStore struct {
 	chat.Store
 	loseAfter atomic.Int32
 }
 
-func (s *lastUnconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) error) error {
+func (s *unconfirmedStore) Update(ctx context.Context, fn func(chat.Tx) error) error {
 	err := s.Store.Update(ctx, fn)
 	if err == nil && s.loseAfter.Load() > 0 && s.loseAfter.Add(-1) == 0 {
 		return errAway
 	}
 	return err
-}
-
-// mustBefriend makes a and b friends and returns their conversation.
-func mustBefriend(tb testing.TB, svc *chat.Service, a, b int64) int64 {
-	tb.Helper()
-	ctx := context.Background()
-	r, _, err := svc.SendFriendRequest(ctx, a, b, "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_, friend, err := svc.AcceptFriendRequest(ctx, b, r.ID)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return friend.ConversationID
 }

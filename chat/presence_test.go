@@ -96,15 +96,18 @@ func presenceFrames(c *cluster, userID int64) func() []chat.FramePresence {
 	}
 }
 
-func mustFriends(t *testing.T, svc *chat.Service, a, b int64) {
+// mustFriends makes a and b friends and returns their conversation.
+func mustFriends(t *testing.T, svc *chat.Service, a, b int64) int64 {
 	t.Helper()
 	r, _, err := svc.SendFriendRequest(t.Context(), a, b, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.AcceptFriendRequest(t.Context(), b, r.ID); err != nil {
+	_, friend, err := svc.AcceptFriendRequest(t.Context(), b, r.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return friend.ConversationID
 }
 
 // onlineFriends returns the ids of the user's friends shown online.

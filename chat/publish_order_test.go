@@ -93,7 +93,7 @@ func TestPublishGoesOnAfterAPanic(t *testing.T) {
 	svc := MustService(t, &now)
 	ctx := context.Background()
 	a, b := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	conv := mustBefriend(t, svc, a, b)
+	conv := mustFriends(t, svc, a, b)
 	pb := &panicOnceBus{Bus: svc.Bus}
 	svc.Bus = pb
 	var got atomic.Int64

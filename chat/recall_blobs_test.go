@@ -13,11 +13,8 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/blob"
-	"github.com/parleychat/parley/bus"
 	"github.com/parleychat/parley/chat"
 	"github.com/parleychat/parley/media"
-	"github.com/parleychat/parley/password"
-	"github.com/parleychat/parley/sqlstore"
 )
 
 // TestRecalledBlobsOutliveAFailedDelete recalls a picture while the blob
@@ -26,31 +23,21 @@ import (
 func TestRecalledBlobsOutliveAFailedDelete(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)
-	store, err := sqlstore.OpenSQLite(ctx, t.TempDir()+"/parley.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	svc := MustService(t, &now)
 	disk, err := blob.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	blobs := &failingDeletes{Blobs: disk}
-	svc, err := chat.NewService(store, bus.New(), password.Fast, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Now = func() time.Time { return now }
 	svc.Media = chat.MediaConfig{Blobs: blobs, Pictures: media.NewProcessor(0, 1)}
 	ann, bea := MustRegister(t, svc, "ann"), MustRegister(t, svc, "bea")
-	mustFriends(t, svc, ann, bea)
-	conv := directConversation(t, svc, ann, bea)
+	conv := mustFriends(t, svc, ann, bea)
 
 	a := mustUploadPicture(t, svc, ann, conv, "p1")
 	row := func() *chat.Attachment {
 		t.Helper()
 		var got *chat.Attachment
-		err := store.View(ctx, func(tx chat.ReadTx) (err error) {
+		err := svc.Store.View(ctx, func(tx chat.ReadTx) (err error) {
 			got, err = tx.AttachmentByID(ctx, a.ID)
 			return err
 		})
@@ -162,21 +149,6 @@ func (f *failingDeletes) Delete(ctx context.Context, key string) error {
 		return errors.New("blob store unavailable")
 	}
 	return f.Blobs.Delete(ctx, key)
-}
-
-func directConversation(t *testing.T, svc *chat.Service, a, b int64) int64 {
-	t.Helper()
-	list, err := svc.Conversations(t.Context(), a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range list {
-		if c.Peer != nil && c.Peer.ID == b {
-			return c.ID
-		}
-	}
-	t.Fatalf("no conversation between %d and %d", a, b)
-	return 0
 }
 
 // mustUploadPicture sends a small PNG and returns its attachment as stored.

@@ -42,6 +42,7 @@ type convOrder struct {
 	last  int64         // the newest seq delivered in order
 	held  []chat.Notice // arrived ahead of a missing seq, by seq, each > last+1
 	timer *time.Timer   // delivers held when the wait is over
+	holds uint64        // counts the timers set, so a stale one's flush does nothing
 	seen  time.Time     // the last notice, for forgetting idle conversations
 }
 
@@ -92,7 +93,9 @@ func (r *reorder) message(n chat.Notice, deliver func(chat.Notice)) {
 		co.hold(n)
 		if co.timer == nil {
 			cid := n.ConversationID
-			co.timer = time.AfterFunc(r.wait, func() { r.flush(sh, cid, deliver) })
+			co.holds++
+			hold := co.holds
+			co.timer = time.AfterFunc(r.wait, func() { r.flush(sh, cid, hold, deliver) })
 		}
 	}
 }
@@ -112,13 +115,15 @@ func (co *convOrder) hold(n chat.Notice) {
 }
 
 // flush delivers, in order, what a conversation still holds when the wait
-// is over: the missing notice did not come, and the streams read it from
-// the store when they see the gap.
-func (r *reorder) flush(sh *reorderShard, cid int64, deliver func(chat.Notice)) {
+// of its hold-th timer is over: the missing notice did not come, and the
+// streams read it from the store when they see the gap. A timer that fired
+// as the missing notice came (and a later hold set another) finds its hold
+// over and does nothing.
+func (r *reorder) flush(sh *reorderShard, cid int64, hold uint64, deliver func(chat.Notice)) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	co := sh.convs[cid]
-	if co == nil || co.timer == nil {
+	if co == nil || co.timer == nil || co.holds != hold {
 		return
 	}
 	for _, h := range co.held {

@@ -117,7 +117,6 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 		return nil, err
 	}
 	info := &Info{Format: Sniff(head[:n]), Orientation: 1, Frames: 1}
-	webpOrientation := 1
 	if info.Format == Unknown {
 		return nil, ErrNotImage
 	}
@@ -133,7 +132,7 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 		} else if animated {
 			return nil, ErrAnimatedWebP
 		}
-		webpOrientation = o
+		info.Orientation = o
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
@@ -178,8 +177,6 @@ func Inspect(r io.ReadSeeker, maxPixels int64) (*Info, error) {
 		} else {
 			info.Orientation = facts.orientation
 		}
-	case WebP:
-		info.Orientation = webpOrientation
 	case GIF:
 		frames, err := walkGIF(r, nil, maxPixels)
 		if err != nil {

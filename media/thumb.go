@@ -76,7 +76,7 @@ func MakeThumbnail(img image.Image, orientation, maxSide int) (*Thumbnail, error
 	// every source pixel counts (no aliasing), at a fraction of the cost
 	// of CatmullRom.
 	draw.BiLinear.Scale(small, small.Bounds(), img, b, draw.Src, nil)
-	small = orient(small, orientation)
+	small = upright(small, orientation).(*image.RGBA)
 	var buf bytes.Buffer
 	t := &Thumbnail{Width: small.Bounds().Dx(), Height: small.Bounds().Dy()}
 	if small.Opaque() {
@@ -93,11 +93,6 @@ func MakeThumbnail(img image.Image, orientation, maxSide int) (*Thumbnail, error
 	}
 	t.Data = buf.Bytes()
 	return t, nil
-}
-
-// orient returns a thumbnail turned upright for an EXIF orientation.
-func orient(img *image.RGBA, o int) *image.RGBA {
-	return upright(img, o).(*image.RGBA)
 }
 
 // boxShrink returns src reduced k times on each side, each pixel the mean

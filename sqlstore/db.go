@@ -110,9 +110,7 @@ type Stats struct {
 // Stats returns the writer's counters; Updates/Commits is the mean batch size.
 func (db *DB) Stats() Stats {
 	st := Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load()}
-	if db.facts != nil {
-		st.FactsHits, st.FactsMisses, st.FactsClears = db.facts.hits.Load(), db.facts.misses.Load(), db.facts.clears.Load()
-	}
+	st.FactsHits, st.FactsMisses, st.FactsClears = db.facts.counts()
 	return st
 }
 

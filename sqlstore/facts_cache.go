@@ -27,8 +27,9 @@ import (
 //     clears it.
 //
 // So the SQLite writer uses it, and PostgreSQL, whose other nodes write
-// the same tables, does not. The writer goroutine uses it; its lock is for
-// a function that uses its Tx from several goroutines.
+// the same tables, does not: there it is nil, and every method of a nil
+// cache does nothing (get finds nothing). The writer goroutine uses it;
+// its lock is for a function that uses its Tx from several goroutines.
 type factsCache struct {
 	mu      sync.Mutex // guards the fields up to the counters
 	convs   map[int64]*convFacts
@@ -53,8 +54,19 @@ const maxCachedFacts = 4096
 
 func newFactsCache() *factsCache { return &factsCache{version: -1} }
 
+// counts returns the counters for Stats (zeros for a nil cache).
+func (c *factsCache) counts() (hits, misses, clears int64) {
+	if c == nil {
+		return 0, 0, 0
+	}
+	return c.hits.Load(), c.misses.Load(), c.clears.Load()
+}
+
 // get returns a copy of the cached facts of sender in conv, or nil.
 func (c *factsCache) get(conv, sender int64) *chat.SendFacts {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cf := c.convs[conv]; cf != nil {
@@ -72,6 +84,9 @@ func (c *factsCache) get(conv, sender int64) *chat.SendFacts {
 
 // put keeps a copy of facts just read for sender.
 func (c *factsCache) put(f *chat.SendFacts, sender int64) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries >= maxCachedFacts {
@@ -96,6 +111,9 @@ func (c *factsCache) put(f *chat.SendFacts, sender int64) {
 
 // appended records that conv's last seq is now seq.
 func (c *factsCache) appended(conv, seq int64) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cf := c.convs[conv]; cf != nil {
@@ -104,6 +122,9 @@ func (c *factsCache) appended(conv, seq int64) {
 }
 
 func (c *factsCache) clear() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearLocked()
@@ -119,6 +140,9 @@ func (c *factsCache) clearLocked() {
 
 // statement is told of every statement a writer's transaction runs.
 func (c *factsCache) statement(query string) {
+	if c == nil {
+		return
+	}
 	if !isSelect(query) && !factsNeutral[query] {
 		c.clear()
 	}
@@ -128,6 +152,9 @@ func (c *factsCache) statement(query string) {
 // right after BEGIN IMMEDIATE, and clears the cache if another connection
 // committed in between.
 func (c *factsCache) beganBatch(ctx context.Context, conn *stmtConn) error {
+	if c == nil {
+		return nil
+	}
 	var v int64
 	err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
 	c.mu.Lock()
@@ -146,6 +173,9 @@ func (c *factsCache) beganBatch(ctx context.Context, conn *stmtConn) error {
 
 // lostConn forgets everything: a new connection's data_version starts anew.
 func (c *factsCache) lostConn() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearLocked()

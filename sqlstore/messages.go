@@ -150,9 +150,7 @@ func (t *writeTx) AppendMessage(ctx context.Context, m *chat.Message) error {
 	if err != nil {
 		return orNotFound(err, "conversation", "append message")
 	}
-	if t.facts != nil {
-		t.facts.appended(m.ConversationID, seq)
-	}
+	t.facts.appended(m.ConversationID, seq)
 	res, err := t.exec(ctx, appendInsertQuery, m.ConversationID, seq, m.SenderID, m.ClientID, string(m.Kind), m.Body, dataToDB(m.Data), timeToDB(m.CreatedAt))
 	if err != nil {
 		return wrap(err, "append message")

@@ -40,10 +40,8 @@ const sendFactsQuery = sendFactsSelect + `
 	ORDER BY member_id`
 
 func (t *readTx) SendFacts(ctx context.Context, conversationID, senderID int64) (*chat.SendFacts, error) {
-	if t.facts != nil {
-		if f := t.facts.get(conversationID, senderID); f != nil {
-			return f, nil
-		}
+	if f := t.facts.get(conversationID, senderID); f != nil {
+		return f, nil
 	}
 	var f chat.SendFacts
 	sender := false
@@ -91,8 +89,6 @@ func (t *readTx) SendFacts(ctx context.Context, conversationID, senderID int64) 
 			return nil, err
 		}
 	}
-	if t.facts != nil {
-		t.facts.put(&f, senderID)
-	}
+	t.facts.put(&f, senderID)
 	return &f, nil
 }

@@ -42,7 +42,7 @@ type readTx struct {
 	isRace func(error) bool
 	race   atomic.Pointer[error]
 	// facts, in the SQLite writer's transactions, is the send facts cache,
-	// told of every statement run (see factsCache).
+	// told of every statement run (see factsCache); nil elsewhere.
 	facts *factsCache
 }
 
@@ -80,9 +80,7 @@ func (t *readTx) exec(ctx context.Context, query string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
-	if t.facts != nil {
-		t.facts.statement(query)
-	}
+	t.facts.statement(query)
 	res, err := t.tx.ExecContext(ctx, query, args...)
 	return res, t.note(err)
 }
@@ -92,9 +90,7 @@ func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
-	if t.facts != nil {
-		t.facts.statement(query)
-	}
+	t.facts.statement(query)
 	rows, err := t.tx.QueryContext(ctx, query, args...)
 	return rows, t.note(err)
 }
@@ -121,9 +117,7 @@ func (t *readTx) queryRow(ctx context.Context, query string, args ...any) scanne
 	if err != nil {
 		return errScanner{err}
 	}
-	if t.facts != nil {
-		t.facts.statement(query)
-	}
+	t.facts.statement(query)
 	row := t.tx.QueryRowContext(ctx, query, args...)
 	if t.isRace == nil {
 		return row

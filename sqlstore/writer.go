@@ -92,14 +92,12 @@ type writer struct {
 	// its prepared statements survive; nil after a failure, to be taken
 	// afresh by the next batch.
 	conn *stmtConn
-	// facts is the send facts cache (SQLite), nil where there is none.
-	facts *factsCache
 }
 
 // runWriter takes whatever is queued, up to maxBatch, and commits it as one
 // transaction, until Close.
 func (db *DB) runWriter() {
-	w := &writer{db: db, facts: db.facts}
+	w := &writer{db: db}
 	defer close(db.writerDone)
 	defer w.dropConn()
 	limit := cmp.Or(db.dialect.maxBatch, maxBatch)
@@ -193,22 +191,20 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
 		return nil
 	}
-	if w.facts != nil {
-		if err := w.facts.beganBatch(ctx, conn); err != nil {
-			w.abort(ctx)
-			answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
-			return nil
-		}
+	if err := w.db.facts.beganBatch(ctx, conn); err != nil {
+		w.abort(ctx)
+		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
+		return nil
 	}
 	committed := false
 	defer func() {
-		if !committed && w.facts != nil {
-			w.facts.clear() // what this transaction read may never have been
+		if !committed {
+			w.db.facts.clear() // what this transaction read may never have been
 		}
 	}()
 	results := make([]error, len(live))
 	for i, r := range live {
-		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.facts)
+		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts)
 		if fatal != nil {
 			if w.isRace(fatal) {
 				w.rollback(ctx)
@@ -321,9 +317,7 @@ func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
 }
 
 func (w *writer) dropConn() {
-	if w.facts != nil {
-		w.facts.lostConn()
-	}
+	w.db.facts.lostConn()
 	if w.conn != nil {
 		w.conn.close()
 		w.conn = nil
@@ -355,9 +349,7 @@ func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace fun
 		return fnErr, *race
 	}
 	if fnErr != nil {
-		if facts != nil {
-			facts.clear() // fn may have read what is now undone
-		}
+		facts.clear() // fn may have read what is now undone
 		if _, err := conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT fn"); err != nil {
 			return fnErr, fmt.Errorf("sqlstore: rollback to savepoint: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -419,8 +420,6 @@ func mergeExtra(extra, more map[string]float64) map[string]float64 {
 	if extra == nil {
 		return more
 	}
-	for k, v := range more {
-		extra[k] = v
-	}
+	maps.Copy(extra, more)
 	return extra
 }

@@ -85,7 +85,6 @@ func run(args []string) error {
 		cfg.API.SendRate = rate.Inf
 	default:
 		cfg.API.SendRate = rate.Limit(*sendRate)
-		cfg.API.SendBurst = api.SendBurstFor(cfg.API.SendRate)
 	}
 	if *maxImage <= 0 || *maxFile <= 0 || *maxPixels <= 0 {
 		return fmt.Errorf("-max-image-mib, -max-file-mib and -max-image-mpx (and their PARLEY_ variables) must be positive integers")
