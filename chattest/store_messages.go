@@ -380,6 +380,21 @@ func testMessagesPaging(t *testing.T, s chat.Store) {
 		})
 		check(t, name, canonAll(got, canonMessage), canonAll(tt.want, func(m chat.Message) chat.Message { return m }))
 	}
+	// Every limit, on both sides of the powers of two a store may round
+	// its query's LIMIT to, gives exactly that many.
+	for limit := 1; limit <= 12; limit++ {
+		n := int64(min(limit, 10))
+		got := mustRead(t, s, func(ctx context.Context, tx chat.ReadTx) ([2][]chat.Message, error) {
+			after, err := tx.MessagesAfter(ctx, c.ID, 0, limit)
+			if err != nil {
+				return [2][]chat.Message{}, err
+			}
+			before, err := tx.MessagesBefore(ctx, c.ID, 11, limit)
+			return [2][]chat.Message{after, before}, err
+		})
+		check(t, fmt.Sprintf("MessagesAfter(0, %d)", limit), canonAll(got[0], canonMessage), span(1, n))
+		check(t, fmt.Sprintf("MessagesBefore(11, %d)", limit), canonAll(got[1], canonMessage), span(11-n, 10))
+	}
 }
 
 // testMessageData stores structured data with a message and reads it back

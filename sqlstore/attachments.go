@@ -54,15 +54,15 @@ func (t *readTx) PendingAttachments(ctx context.Context, before time.Time, limit
 	if limit <= 0 {
 		return nil, nil
 	}
-	list, err := t.attachments(ctx, `SELECT `+attachmentSelect+` FROM attachments
-		WHERE seq IS NULL AND created_at < $1 ORDER BY created_at, id LIMIT $2`, timeToDB(before), limit)
+	list, err := t.attachments(ctx, limit, `SELECT `+attachmentSelect+` FROM attachments
+		WHERE seq IS NULL AND created_at < $1 ORDER BY created_at, id`, timeToDB(before))
 	return list, wrap(err, "pending attachments")
 }
 
 // attachments runs a query of attachmentSelect rows.
-func (t *readTx) attachments(ctx context.Context, query string, args ...any) ([]chat.Attachment, error) {
+func (t *readTx) attachments(ctx context.Context, limit int, query string, args ...any) ([]chat.Attachment, error) {
 	var list []chat.Attachment
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		a, err := scanAttachment(s)
 		if err != nil {
 			return err
@@ -79,8 +79,8 @@ func (t *readTx) RecalledAttachments(ctx context.Context, limit int) ([]chat.Att
 	if limit <= 0 {
 		return nil, nil
 	}
-	list, err := t.attachments(ctx, `SELECT `+attachmentSelect+` FROM attachments
-		WHERE recalled_at IS NOT NULL AND blobs_deleted_at IS NULL ORDER BY recalled_at, id LIMIT $1`, limit)
+	list, err := t.attachments(ctx, limit, `SELECT `+attachmentSelect+` FROM attachments
+		WHERE recalled_at IS NOT NULL AND blobs_deleted_at IS NULL ORDER BY recalled_at, id`)
 	return list, wrap(err, "recalled attachments")
 }
 

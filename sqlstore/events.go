@@ -15,7 +15,7 @@ func (t *readTx) EventsAfter(ctx context.Context, userID, afterSeq int64, limit 
 		return nil, nil
 	}
 	var events []chat.Event
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		var (
 			e       chat.Event
 			data    sql.NullString
@@ -31,7 +31,7 @@ func (t *readTx) EventsAfter(ctx context.Context, userID, afterSeq int64, limit 
 		events = append(events, e)
 		return nil
 	}, `SELECT seq, type, data, created_at FROM user_events
-		WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, userID, afterSeq, limit)
+		WHERE user_id = $1 AND seq > $2 ORDER BY seq`, userID, afterSeq)
 	return events, wrap(err, "events after")
 }
 

@@ -37,9 +37,9 @@ func scanGroupMember(s scanner) (*chat.GroupMember, error) {
 	return &m, nil
 }
 
-func (t *readTx) groupMembers(ctx context.Context, query string, args ...any) ([]chat.GroupMember, error) {
+func (t *readTx) groupMembers(ctx context.Context, limit int, query string, args ...any) ([]chat.GroupMember, error) {
 	var list []chat.GroupMember
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		m, err := scanGroupMember(s)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (t *readTx) GroupMember(ctx context.Context, groupID, userID int64) (*chat.
 // GroupMembers breaks ties of join time by user id, so that the order is
 // the same on every read.
 func (t *readTx) GroupMembers(ctx context.Context, groupID int64) ([]chat.GroupMember, error) {
-	list, err := t.groupMembers(ctx, groupMemberSelect+` WHERE gm.group_id = $1
+	list, err := t.groupMembers(ctx, unlimited, groupMemberSelect+` WHERE gm.group_id = $1
 		ORDER BY CASE gm.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, gm.joined_at, gm.user_id`, groupID)
 	return list, wrap(err, "group members")
 }
@@ -85,11 +85,10 @@ func (t *readTx) DueMutes(ctx context.Context, now time.Time, limit int) ([]chat
 	}
 	// Members of a dissolved group were removed with it; the join on groups
 	// states the rule rather than relying on that.
-	list, err := t.groupMembers(ctx, groupMemberSelect+`
+	list, err := t.groupMembers(ctx, limit, groupMemberSelect+`
 		JOIN groups g ON g.id = gm.group_id
 		WHERE gm.muted_until <= $1 AND g.dissolved_at IS NULL
-		ORDER BY gm.muted_until, gm.group_id, gm.user_id
-		LIMIT $2`, timeToDB(now), limit)
+		ORDER BY gm.muted_until, gm.group_id, gm.user_id`, timeToDB(now))
 	return list, wrap(err, "due mutes")
 }
 

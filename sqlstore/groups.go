@@ -44,9 +44,9 @@ func (t *readTx) GroupByConversation(ctx context.Context, conversationID int64) 
 	return g, orNotFound(err, "group", "group by conversation")
 }
 
-func (t *readTx) groups(ctx context.Context, query string, args ...any) ([]chat.Group, error) {
+func (t *readTx) groups(ctx context.Context, limit int, query string, args ...any) ([]chat.Group, error) {
 	var list []chat.Group
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		g, err := scanGroup(s)
 		if err != nil {
 			return err
@@ -64,17 +64,17 @@ func (t *readTx) SearchGroups(ctx context.Context, query string, afterID int64, 
 	}
 	// Folded in Go on both sides, as in SearchUsers.
 	pattern := "%" + likeEscaper.Replace(strings.ToLower(query)) + "%"
-	list, err := t.groups(ctx, `SELECT `+groupColumns+` FROM groups g
+	list, err := t.groups(ctx, limit, `SELECT `+groupColumns+` FROM groups g
 		WHERE g.id > $1 AND g.dissolved_at IS NULL
 			AND (g.name_fold LIKE $2 ESCAPE '\' OR g.number = $3)
-		ORDER BY g.id LIMIT $4`, afterID, pattern, query, limit)
+		ORDER BY g.id`, afterID, pattern, query)
 	return list, wrap(err, "search groups")
 }
 
 // GroupsOf orders by folded name first, so that "book club" sorts beside
 // "Book Club", then by name and id to be stable.
 func (t *readTx) GroupsOf(ctx context.Context, userID int64) ([]chat.Group, error) {
-	list, err := t.groups(ctx, `SELECT `+groupColumns+` FROM group_members gm
+	list, err := t.groups(ctx, unlimited, `SELECT `+groupColumns+` FROM group_members gm
 		JOIN groups g ON g.id = gm.group_id
 		WHERE gm.user_id = $1 AND g.dissolved_at IS NULL
 		ORDER BY g.name_fold, g.name, g.id`, userID)

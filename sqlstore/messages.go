@@ -89,9 +89,9 @@ func (r *nullMessageRow) message(conversationID int64) *chat.Message {
 	return m
 }
 
-func (t *readTx) messages(ctx context.Context, query string, args ...any) ([]chat.Message, error) {
+func (t *readTx) messages(ctx context.Context, limit int, query string, args ...any) ([]chat.Message, error) {
 	var list []chat.Message
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		m, err := scanMessage(s)
 		if err != nil {
 			return err
@@ -113,8 +113,8 @@ func (t *readTx) MessagesBefore(ctx context.Context, conversationID, beforeSeq i
 		return nil, nil
 	}
 	// Newest first to take the page next to beforeSeq, then back to ascending.
-	list, err := t.messages(ctx, messageSelect+`
-		WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, conversationID, beforeSeq, limit)
+	list, err := t.messages(ctx, limit, messageSelect+`
+		WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC`, conversationID, beforeSeq)
 	if err != nil {
 		return nil, wrap(err, "messages before")
 	}
@@ -126,8 +126,8 @@ func (t *readTx) MessagesAfter(ctx context.Context, conversationID, afterSeq int
 	if limit <= 0 {
 		return nil, nil
 	}
-	list, err := t.messages(ctx, messageSelect+`
-		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conversationID, afterSeq, limit)
+	list, err := t.messages(ctx, limit, messageSelect+`
+		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq`, conversationID, afterSeq)
 	return list, wrap(err, "messages after")
 }
 

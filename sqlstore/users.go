@@ -95,7 +95,7 @@ func (t *readTx) SearchUsers(ctx context.Context, query string, afterID int64, l
 	// SQLite's LIKE would fold ASCII only, PostgreSQL's none.
 	pattern := "%" + likeEscaper.Replace(folded) + "%"
 	var users []chat.User
-	err := t.queryAll(ctx, func(s scanner) error {
+	err := t.queryPage(ctx, limit, func(s scanner) error {
 		var r userRow
 		if err := s.Scan(r.dest()...); err != nil {
 			return err
@@ -104,7 +104,7 @@ func (t *readTx) SearchUsers(ctx context.Context, query string, afterID int64, l
 		return nil
 	}, `SELECT `+userColumns("u")+` FROM users u
 		WHERE u.id > $1 AND (u.username LIKE $2 ESCAPE '\' OR u.display_name_fold LIKE $2 ESCAPE '\')
-		ORDER BY u.id LIMIT $3`, afterID, pattern, limit)
+		ORDER BY u.id`, afterID, pattern)
 	return users, wrap(err, "search users")
 }
 
