@@ -20,7 +20,9 @@ import (
 //   - new ids come back with INSERT ... RETURNING;
 //   - duplicates are detected with ON CONFLICT (...) DO NOTHING and an empty
 //     result, never by parsing a driver's constraint error;
-//   - times are integers (see the migrations), so no date functions are used.
+//   - times are integers (see the migrations), so no date functions are used;
+//   - a page's LIMIT is a literal that queryPage appends, never a bound
+//     value (binding it makes SQLite plan the statement again each run).
 //
 // What cannot be shared is described by a dialect.
 type dialect struct {
