@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,6 +45,7 @@ var errCorkStopped = errors.New("connection is being closed")
 
 type cork struct {
 	conn         net.Conn
+	raw          syscall.RawConn // conn's socket, for pingNow; nil if it has none
 	writeTimeout time.Duration
 
 	mu       sync.Mutex // guards buf and batching; held across writes to conn
@@ -97,11 +100,86 @@ func (c *cork) text(p []byte) error {
 	return c.frame(textFrameHeader(hdr[:0], len(p)), p)
 }
 
-// ping writes a ping frame with no payload, as text writes a text frame.
-// Its pong comes back empty; coder/websocket, which matches pongs to its
-// own pings by payload, passes it to OnPongReceived and ignores it.
+// pingFrame is a ping with no payload (FIN, opcode ping, length 0). Its
+// pong comes back empty; coder/websocket, which matches pongs to its own
+// pings by payload, passes it to OnPongReceived and ignores it.
+var pingFrame = [2]byte{0x80 | 0x9, 0}
+
+// ping writes a ping frame, as text writes a text frame, waiting for room
+// in the socket's buffer if need be.
 func (c *cork) ping() error {
-	return c.frame([]byte{0x80 | 0x9, 0}, nil) // FIN, opcode ping, length 0
+	return c.frame(pingFrame[:], nil)
+}
+
+// errWouldWait is pingNow's answer when it cannot write without waiting.
+var errWouldWait = errors.New("the write would have to wait")
+
+// pingNow writes a ping frame without waiting, for the pinger, which pings
+// every socket from one goroutine: into the open batch, or with one
+// non-blocking write(2). It returns errWouldWait when that cannot be done:
+// another goroutine is writing, the connection has no socket of its own
+// (TLS), or the socket's buffer is full (a peer slow to read). The caller
+// then pings the waiting way (ping), in a goroutine of its own.
+func (c *cork) pingNow() error {
+	if c.raw == nil || !c.mu.TryLock() {
+		return errWouldWait
+	}
+	if c.batching {
+		c.begin0()
+		*c.buf = append(*c.buf, pingFrame[:]...)
+		c.mu.Unlock()
+		return nil
+	}
+	n, err := c.writeNow(pingFrame[:])
+	if n > 0 && n < len(pingFrame) {
+		// Half a frame is out, and nothing may come between its halves:
+		// the rest goes first, by a goroutine that holds c.mu until then.
+		go func() {
+			defer c.mu.Unlock()
+			if _, err := c.send(pingFrame[n:]); err != nil {
+				_ = c.conn.Close() // the stream is broken; the reader ends the socket
+			}
+		}()
+		return nil
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// writeNow makes one non-blocking write(2) of p. c.mu is held, so no other
+// write is under way.
+func (c *cork) writeNow(p []byte) (int, error) {
+	n := 0
+	var werr error
+	write := func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), p)
+		return true // done, even if the socket was full: never wait
+	}
+	err := c.raw.Write(write)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline of an earlier write has passed. Unless the cork
+		// was stopped (which set it), clear it: writeNow needs none, and
+		// send sets its own.
+		c.dmu.Lock()
+		stopped := c.stopped
+		c.dmu.Unlock()
+		if stopped {
+			return 0, errCorkStopped
+		}
+		if err := c.conn.SetWriteDeadline(time.Time{}); err != nil {
+			return 0, err
+		}
+		err = c.raw.Write(write)
+	}
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == syscall.EAGAIN || werr == syscall.EINTR:
+		return 0, errWouldWait
+	case werr != nil:
+		return 0, werr
+	}
+	return n, nil
 }
 
 // frame adds a frame's header and payload to the open batch, or, outside
@@ -235,5 +313,10 @@ func (h *corkedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		r = bufio.NewReaderSize(conn, wsReadBufferSize)
 	}
 	h.cork = &cork{conn: conn, writeTimeout: h.writeTimeout}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			h.cork.raw = raw
+		}
+	}
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, corkBufioSize)), nil
 }

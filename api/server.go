@@ -129,6 +129,7 @@ type Server struct {
 	registerAddr *limiter
 	sends        *limiter // by user id; nil for no limit
 	workers      *workers // run the sockets' pipelined sends
+	pinger       *pinger  // pings the WebSockets
 
 	mux *http.ServeMux
 	// live counts the live-connection handlers, which http.Server.Shutdown
@@ -163,6 +164,7 @@ func New(svc *chat.Service, h *hub.Hub, log *slog.Logger, static http.Handler, c
 		registerAddr: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
 		sends:        sendLimiter(cfg),
 		workers:      newWorkers(log),
+		pinger:       newPinger(cfg.PingInterval, cfg.PingTimeout),
 		mux:          http.NewServeMux(),
 	}
 	s.routes()

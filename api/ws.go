@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -71,8 +70,8 @@ type errorFrame struct {
 // The handler returns once the socket is open, so net/http lets go of the
 // request and its buffers. An idle socket then costs one goroutine, the
 // reader; the writer (drain) runs only while there is something to send,
-// the ping is a timer, and a kick wakes the writer instead of a watcher
-// goroutine.
+// the server's pinger pings it (pinger.go), and a kick wakes the writer
+// instead of a watcher goroutine.
 func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	a := auth(r)
 	cur, resume, err := cursorFrom(r)
@@ -91,7 +90,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		// The origin was checked above, with the same rule as every write.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
-		OnPongReceived:     func(context.Context, []byte) { c.ponged() },
+		OnPongReceived:     func(context.Context, []byte) { s.pinger.ponged(c.pst) },
 	})
 	if err != nil {
 		return // Accept has answered the client
@@ -112,9 +111,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c = &wsConn{s: s, ws: ws, cork: hj.cork, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
 	s.live.Add(1)
-	c.mu.Lock()
-	c.ping = time.AfterFunc(s.cfg.PingInterval, c.pingOnce)
-	c.mu.Unlock()
+	c.pst = s.pinger.add(c)
 	go c.read()
 	st.conn.SetWake(c.wake)
 	c.wake() // the hello and the replay
@@ -130,9 +127,9 @@ type wsConn struct {
 	ctx    context.Context // ends when the connection has ended
 	cancel context.CancelFunc
 
+	pst *pingState // its place on the server's pinger; set before the reader starts
+
 	mu      sync.Mutex
-	ping    *time.Timer
-	pinged  bool          // a ping is unanswered: the timer's next call drops the peer
 	running bool          // a drain is running
 	again   bool          // woken while a drain was running: it goes round again
 	over    bool          // the connection is ending: no more drains
@@ -296,8 +293,8 @@ func (c *wsConn) failed(err error) bool {
 // the connection.
 func (c *wsConn) read() {
 	c.s.readFrames(c.ctx, c.ws, c.st.conn, c.a, c.answer)
+	c.s.pinger.remove(c.pst)
 	c.mu.Lock()
-	c.ping.Stop()
 	c.over = true
 	var idle chan struct{}
 	if c.running {
@@ -314,41 +311,22 @@ func (c *wsConn) read() {
 	c.s.live.Done()
 }
 
-// pingOnce is the ping timer's: it pings the peer and waits PingTimeout for
-// the pong (ponged re-arms the timer for the next ping), or, when the last
-// ping is still unanswered, drops the peer. Nothing waits: the ping is two
-// bytes written through the cork (cork.ping), not coder/websocket's Ping,
-// which holds a goroutine, two contexts and a timer per ping until the
-// pong; an idle connection's ping round is then one write, one read and
-// two timer resets (docs/BENCHMARKS.md, idle).
-func (c *wsConn) pingOnce() {
-	c.mu.Lock()
-	if c.over {
-		c.mu.Unlock()
+// pingNow is the pinger's: it pings the peer without waiting or, when
+// that cannot be done (cork.pingNow), in a goroutine that waits for room
+// in the socket's buffer. A ping that fails drops the peer.
+func (c *wsConn) pingNow() {
+	err := c.cork.pingNow()
+	if err == errWouldWait {
+		go func() {
+			if err := c.cork.ping(); err != nil {
+				c.ws.CloseNow()
+			}
+		}()
 		return
 	}
-	if c.pinged {
-		c.mu.Unlock()
-		c.ws.CloseNow()
-		return
-	}
-	c.pinged = true
-	c.ping.Reset(c.s.cfg.PingTimeout)
-	c.mu.Unlock()
-	if err := c.cork.ping(); err != nil {
+	if err != nil {
 		c.ws.CloseNow()
 	}
-}
-
-// ponged is told of every pong, in the reader's goroutine: the peer is
-// alive, and is pinged again in PingInterval.
-func (c *wsConn) ponged() {
-	c.mu.Lock()
-	if c.pinged && !c.over {
-		c.pinged = false
-		c.ping.Reset(c.s.cfg.PingInterval)
-	}
-	c.mu.Unlock()
 }
 
 func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {

@@ -189,8 +189,8 @@ func TestDeadPeerIsDropped(t *testing.T) {
 }
 
 // An idle WebSocket costs the server one goroutine (its reader): the
-// writer runs only while there is something to send, the ping is a timer,
-// and a kick needs no watcher.
+// writer runs only while there is something to send, the server's one
+// pinger pings every socket, and a kick needs no watcher.
 func TestIdleConnectionGoroutines(t *testing.T) {
 	m := MustServer(t)
 	users := []*client{MustUser(t, m, "uma"), MustUser(t, m, "vic")}
