@@ -81,21 +81,23 @@ func (s *Server) openStream(ctx context.Context, a *authInfo, cur chat.Cursor, r
 		return nil, nil, chat.Errorf(chat.EUNAVAILABLE, "the server is shutting down")
 	}
 	st := &stream{conn: conn, sentMsgs: map[int64]int64{}}
-	_, last, err := s.chat.EventsAfter(ctx, a.user.ID, 0, 1)
-	if err != nil {
-		s.hub.Unregister(conn)
-		return nil, nil, err
-	}
-	frames := []any{helloFrame{Type: "hello", User: a.user, LastEventSeq: last}}
-	st.sentEvents = last
 	if !resume {
-		return st, frames, nil
+		last, err := s.chat.LastEventSeq(ctx, a.user.ID)
+		if err != nil {
+			s.hub.Unregister(conn)
+			return nil, nil, err
+		}
+		st.sentEvents = last
+		return st, []any{helloFrame{Type: "hello", User: a.user, LastEventSeq: last}}, nil
 	}
+	// The hello's last seq comes from the replay's snapshot: one read of
+	// the store per connection, which a reconnection storm multiplies.
 	replay, err := s.chat.Resume(ctx, a.user.ID, cur)
 	if err != nil {
 		s.hub.Unregister(conn)
 		return nil, nil, err
 	}
+	frames := []any{helloFrame{Type: "hello", User: a.user, LastEventSeq: replay.HeadEventSeq}}
 	for cid, seq := range cur.Conversations {
 		st.sentMsgs[cid] = seq
 	}
@@ -117,7 +119,7 @@ func (s *Server) openStream(ctx context.Context, a *authInfo, cur chat.Cursor, r
 		frames = append(frames, chat.FrameMessage{Type: chat.FrameTypeMessage, Message: m})
 		st.sentMsgs[m.ConversationID] = max(st.sentMsgs[m.ConversationID], m.Seq)
 	}
-	st.sentEvents = max(replay.LastEventSeq, last)
+	st.sentEvents = max(replay.LastEventSeq, replay.HeadEventSeq)
 	return st, frames, nil
 }
 

@@ -63,6 +63,9 @@ type Replay struct {
 	Resyncs  []FrameResync
 	// LastEventSeq is the newest event seq included (or the cursor's).
 	LastEventSeq int64
+	// HeadEventSeq is the user's newest event seq in the snapshot the
+	// replay was read from (what a hello announces).
+	HeadEventSeq int64
 }
 
 // Resume returns what a client at cursor missed: the events after it (or a
@@ -81,6 +84,7 @@ func (s *Service) Resume(ctx context.Context, userID int64, c Cursor) (*Replay, 
 		if err != nil {
 			return err
 		}
+		r.HeadEventSeq = last
 		if c.Events < first-1 || c.Events > last {
 			r.Resyncs = append(r.Resyncs, FrameResync{Type: "resync", Scope: "events"})
 			r.LastEventSeq = last

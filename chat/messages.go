@@ -378,6 +378,17 @@ func (s *Service) Conversation(ctx context.Context, userID, conversationID int64
 	return nil, Errorf(ENOTFOUND, "no such conversation")
 }
 
+// LastEventSeq returns the seq of the user's newest event (0 if none).
+func (s *Service) LastEventSeq(ctx context.Context, userID int64) (int64, error) {
+	var last int64
+	err := s.view(ctx, func(tx ReadTx) error {
+		var err error
+		last, err = tx.LastEventSeq(ctx, userID)
+		return err
+	})
+	return last, err
+}
+
 // EventsAfter returns up to limit of the user's events after seq, and the
 // user's newest event seq.
 func (s *Service) EventsAfter(ctx context.Context, userID, after int64, limit int) ([]Event, int64, error) {
