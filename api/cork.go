@@ -291,6 +291,7 @@ type corkedHijacker struct {
 	http.ResponseWriter
 	writeTimeout time.Duration
 	cork         *cork
+	sock         *sockReader
 }
 
 func (h *corkedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -298,25 +299,26 @@ func (h *corkedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var raw syscall.RawConn
+	if sc, ok := conn.(syscall.Conn); ok {
+		raw, _ = sc.SyscallConn() // nil if it has none: a ping waits, await does nothing
+	}
+	h.sock = &sockReader{conn: conn, raw: raw, onPong: func() {}}
 	// Bytes the client sent after its request (a first frame) are in
 	// net/http's reader; move them to ours and let net/http's go.
 	var r *bufio.Reader
 	if n := brw.Reader.Buffered(); n > 0 {
 		rest, _ := brw.Reader.Peek(n)
 		rest = bytes.Clone(rest)
-		r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), conn), max(wsReadBufferSize, n))
+		r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), h.sock), max(wsReadBufferSize, n))
 		if _, err := r.Peek(n); err != nil {
 			conn.Close()
 			return nil, nil, err
 		}
 	} else {
-		r = bufio.NewReaderSize(conn, wsReadBufferSize)
+		r = bufio.NewReaderSize(h.sock, wsReadBufferSize)
 	}
-	h.cork = &cork{conn: conn, writeTimeout: h.writeTimeout}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			h.cork.raw = raw
-		}
-	}
-	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, corkBufioSize)), nil
+	h.sock.br = r
+	h.cork = &cork{conn: conn, raw: raw, writeTimeout: h.writeTimeout}
+	return sockConn{Conn: conn, r: h.sock}, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, corkBufioSize)), nil
 }

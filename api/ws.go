@@ -109,9 +109,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c = &wsConn{s: s, ws: ws, cork: hj.cork, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
+	c = &wsConn{s: s, ws: ws, cork: hj.cork, sock: hj.sock, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
 	s.live.Add(1)
 	c.pst = s.pinger.add(c)
+	hj.sock.onPong = func() { s.pinger.ponged(c.pst) }
 	go c.read()
 	st.conn.SetWake(c.wake)
 	c.wake() // the hello and the replay
@@ -122,6 +123,7 @@ type wsConn struct {
 	s      *Server
 	ws     *websocket.Conn
 	cork   *cork
+	sock   *sockReader
 	st     *stream // the drain's alone
 	a      *authInfo
 	ctx    context.Context // ends when the connection has ended
@@ -210,7 +212,7 @@ func (c *wsConn) writeQueued() (end bool) {
 	conn := c.st.conn
 	if conn.Kicked() {
 		code, reason := closeFor(conn.Reason())
-		c.ws.Close(code, reason)
+		c.close(code, reason)
 		return true
 	}
 	c.cork.begin()
@@ -228,7 +230,7 @@ func (c *wsConn) writeQueued() (end bool) {
 		frames, err := c.s.liveFrames(c.ctx, c.st, item)
 		if err != nil {
 			c.cork.flush()
-			c.ws.Close(websocket.StatusInternalError, "internal error")
+			c.close(websocket.StatusInternalError, "internal error")
 			return true
 		}
 		for _, f := range frames {
@@ -282,17 +284,25 @@ func (c *wsConn) answer(v any) error {
 func (c *wsConn) failed(err error) bool {
 	if errors.Is(err, errCorkStopped) || errors.Is(c.cork.flush(), errCorkStopped) {
 		code, reason := closeFor(c.st.conn.Reason())
-		c.ws.Close(code, reason)
+		c.close(code, reason)
 		return true
 	}
 	c.ws.CloseNow()
 	return true
 }
 
+// close closes the WebSocket with code from the drain: coder/websocket's
+// Close reads the peer's close frame through the socket's reader, which the
+// reader goroutine must have let go of (sockReader.stopAwaiting).
+func (c *wsConn) close(code websocket.StatusCode, reason string) {
+	c.sock.stopAwaiting()
+	c.ws.Close(code, reason)
+}
+
 // read handles client frames until the socket fails or closes, then ends
 // the connection.
 func (c *wsConn) read() {
-	c.s.readFrames(c.ctx, c.ws, c.st.conn, c.a, c.answer)
+	c.s.readFrames(c.ctx, c.ws, c.sock, c.st.conn, c.a, c.answer)
 	c.s.pinger.remove(c.pst)
 	c.mu.Lock()
 	c.over = true
@@ -343,11 +353,13 @@ func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
 // readFrames handles client frames until the socket fails or closes.
 // Answers go out through reply, at once (into the open batch when the
 // drain is writing one).
-func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, conn *hub.Conn, a *authInfo, reply func(any) error) {
+func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, sock *sockReader, conn *hub.Conn, a *authInfo, reply func(any) error) {
 	bad := 0
 	lane := &sendLane{reply: reply, workers: s.workers}
 	defer lane.wait()
 	for {
+		// An idle socket waits here, not in ws.Read (see sockReader).
+		sock.await()
 		// No deadline: reading sets no timer per frame. The connection
 		// ends by closing the socket.
 		typ, data, err := ws.Read(context.Background())

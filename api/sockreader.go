@@ -1,0 +1,153 @@
+package api
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// A WebSocket's bytes come in through a sockReader, which lets its reader
+// goroutine wait for the peer in a shallow call (await) instead of deep in
+// coder/websocket's frame reader. The GC shrinks a parked goroutine's stack
+// when it uses under a quarter of it, so an idle socket's reader keeps the
+// smallest stack (2 KiB) instead of the one its deepest read grew (4 KiB);
+// and the pong that answers the server's ping is taken here, without the
+// context and timer coder/websocket makes for each control frame.
+//
+// await looks at coder/websocket's bufio.Reader, which only the reader
+// goroutine may use, except for coder/websocket's Close, which reads the
+// peer's close frame through it from the goroutine that closes. A
+// goroutine other than the reader closes with stopAwaiting first.
+type sockReader struct {
+	conn   net.Conn
+	raw    syscall.RawConn // nil: await does nothing
+	br     *bufio.Reader   // the WebSocket's, which reads from this
+	onPong func()          // set before the reader starts
+
+	// mu is held by await and, briefly, by Read: what await read is
+	// passed on in order.
+	mu      sync.Mutex
+	pending *[]byte // what await read and br has not taken yet (pooled)
+	off     int
+	err     error // what await's read failed with, for the next Read
+
+	closing atomic.Bool // set by stopAwaiting: await waits no more
+	stopMu  sync.Mutex  // held by stopAwaiting until the read deadline is clear
+}
+
+// sockConn is the connection coder/websocket is given: its reads go
+// through the sockReader (coder/websocket resets its bufio.Reader onto the
+// connection it is given, whatever reader came with it).
+type sockConn struct {
+	net.Conn
+	r *sockReader
+}
+
+func (c sockConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// pendingBufs recycles await's read buffers: an idle socket holds none.
+var pendingBufs = sync.Pool{New: func() any { b := make([]byte, wsReadBufferSize); return &b }}
+
+// Read gives br what await read first, then reads the socket.
+func (r *sockReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	if r.pending != nil {
+		n := copy(p, (*r.pending)[r.off:])
+		r.off += n
+		if r.off == len(*r.pending) {
+			*r.pending = (*r.pending)[:cap(*r.pending)]
+			pendingBufs.Put(r.pending)
+			r.pending, r.off = nil, 0
+		}
+		r.mu.Unlock()
+		return n, nil
+	}
+	if err := r.err; err != nil {
+		r.err = nil
+		r.mu.Unlock()
+		return 0, err
+	}
+	r.mu.Unlock()
+	return r.conn.Read(p)
+}
+
+// await returns once something other than an empty pong is ready to be
+// read (or the read failed: the next Read says how), answering each such
+// pong with onPong. It reads the socket only when br and await's own
+// buffer are empty: then no frame is half read. Only the reader goroutine
+// calls it, between messages.
+func (r *sockReader) await() {
+	if r.closing.Load() {
+		r.waitStopped()
+		return
+	}
+	r.mu.Lock()
+	for r.raw != nil && r.pending == nil && r.err == nil && !r.closing.Load() && r.br.Buffered() == 0 {
+		buf := pendingBufs.Get().(*[]byte)
+		b := *buf
+		n := 0
+		var rerr error
+		err := r.raw.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = syscall.Read(int(fd), b)
+				if rerr != syscall.EINTR {
+					break
+				}
+			}
+			return rerr != syscall.EAGAIN // false: wait until readable
+		})
+		if err == nil {
+			err = rerr
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded) && r.closing.Load():
+			// stopAwaiting woke us; nothing was read.
+			pendingBufs.Put(buf)
+			r.mu.Unlock()
+			r.waitStopped()
+			return
+		case err != nil || n <= 0:
+			pendingBufs.Put(buf)
+			if err == nil {
+				err = io.EOF // the peer closed its side
+			}
+			r.err = err
+		case n == 6 && b[0] == 0x80|0xA && b[1] == 0x80:
+			// FIN, pong; masked (as a client's frames are), no payload.
+			pendingBufs.Put(buf)
+			r.onPong()
+		default:
+			*buf = b[:n]
+			r.pending, r.off = buf, 0
+		}
+	}
+	r.mu.Unlock()
+}
+
+// stopAwaiting is for a goroutine about to close the WebSocket with
+// coder/websocket's Close, which reads the peer's close frame through br:
+// it wakes an await that is waiting and keeps the reader out of await from
+// then on, then clears the deadline that woke it, so that reads wait again.
+func (r *sockReader) stopAwaiting() {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	if r.closing.Swap(true) {
+		return
+	}
+	_ = r.conn.SetReadDeadline(time.Unix(1, 0))
+	r.mu.Lock() // await has returned, or was not waiting
+	_ = r.conn.SetReadDeadline(time.Time{})
+	r.mu.Unlock()
+}
+
+// waitStopped waits until stopAwaiting has cleared the read deadline.
+func (r *sockReader) waitStopped() {
+	r.stopMu.Lock()
+	r.stopMu.Unlock() //nolint:staticcheck // an empty critical section: waiting is the point
+}
