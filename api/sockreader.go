@@ -38,6 +38,7 @@ type sockReader struct {
 	err     error // what await's read failed with, for the next Read
 
 	closing atomic.Bool // set by stopAwaiting: await waits no more
+	waiting atomic.Bool // await is in (or about to enter) its wait
 	stopMu  sync.Mutex  // held by stopAwaiting until the read deadline is clear
 }
 
@@ -89,6 +90,16 @@ func (r *sockReader) await() {
 	}
 	r.mu.Lock()
 	for r.raw != nil && r.pending == nil && r.err == nil && !r.closing.Load() && r.br.Buffered() == 0 {
+		// waiting before closing, and stopAwaiting the other way round:
+		// either this sees closing, or stopAwaiting sees waiting and
+		// wakes the wait with a deadline.
+		r.waiting.Store(true)
+		if r.closing.Load() {
+			r.waiting.Store(false)
+			r.mu.Unlock()
+			r.waitStopped() // stopAwaiting may have set the deadline
+			return
+		}
 		buf := pendingBufs.Get().(*[]byte)
 		b := *buf
 		n := 0
@@ -102,6 +113,7 @@ func (r *sockReader) await() {
 			}
 			return rerr != syscall.EAGAIN // false: wait until readable
 		})
+		r.waiting.Store(false)
 		if err == nil {
 			err = rerr
 		}
@@ -132,17 +144,24 @@ func (r *sockReader) await() {
 
 // stopAwaiting is for a goroutine about to close the WebSocket with
 // coder/websocket's Close, which reads the peer's close frame through br:
-// it wakes an await that is waiting and keeps the reader out of await from
-// then on, then clears the deadline that woke it, so that reads wait again.
+// it keeps the reader out of await from then on, waking an await that is
+// waiting with a read deadline in the past, which it clears once await has
+// let go, so that reads wait again. A reader that is not in await (inside
+// coder/websocket, mid-frame) is left alone: Close waits for it.
 func (r *sockReader) stopAwaiting() {
 	r.stopMu.Lock()
 	defer r.stopMu.Unlock()
 	if r.closing.Swap(true) {
 		return
 	}
-	_ = r.conn.SetReadDeadline(time.Unix(1, 0))
+	wake := r.waiting.Load()
+	if wake {
+		_ = r.conn.SetReadDeadline(time.Unix(1, 0))
+	}
 	r.mu.Lock() // await has returned, or was not waiting
-	_ = r.conn.SetReadDeadline(time.Time{})
+	if wake {
+		_ = r.conn.SetReadDeadline(time.Time{})
+	}
 	r.mu.Unlock()
 }
 

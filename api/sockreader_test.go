@@ -140,3 +140,27 @@ func TestSockReaderStopAwaiting(t *testing.T) {
 		t.Fatalf("read after stopAwaiting: %q, want the close frame's first bytes", b)
 	}
 }
+
+// stopAwaiting leaves alone a reader that is not in await: one reading
+// inside coder/websocket (mid-frame) goes on waiting for its bytes.
+func TestSockReaderStopAwaitingLeavesAReadAlone(t *testing.T) {
+	server, client := tcpPair(t)
+	r, _ := newSockReader(t, server)
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 3)
+		if _, err := io.ReadFull(r.br, b); err != nil {
+			b = []byte(err.Error())
+		}
+		got <- b
+	}()
+	time.Sleep(10 * time.Millisecond) // let the read wait (the test passes either way)
+	r.stopAwaiting()
+	time.Sleep(20 * time.Millisecond) // a deadline set now would fail the read
+	if _, err := client.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; string(b) != "abc" {
+		t.Fatalf("the read: %q, want abc", b)
+	}
+}
