@@ -29,9 +29,10 @@ import (
 const corkBufioSize = 128
 
 // wsReadBufferSize is the reader coder/websocket parses client frames
-// from. Clients send little; a payload larger than this is read without
-// copying through it.
-const wsReadBufferSize = 512
+// from, which every socket holds: it gathers a frame's header and the
+// start of a small payload; the rest is copied past it, from what
+// sockReader.await read (up to awaitReadSize) or from the socket.
+const wsReadBufferSize = 64
 
 // maxBatchBytes flushes a batch early once this much is gathered.
 const maxBatchBytes = 64 << 10

@@ -52,8 +52,12 @@ type sockConn struct {
 
 func (c sockConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// awaitReadSize is the most await reads at once: a client's frames are
+// small (sends, markers, typing), and a larger one is read on by Read.
+const awaitReadSize = 512
+
 // pendingBufs recycles await's read buffers: an idle socket holds none.
-var pendingBufs = sync.Pool{New: func() any { b := make([]byte, wsReadBufferSize); return &b }}
+var pendingBufs = sync.Pool{New: func() any { b := make([]byte, awaitReadSize); return &b }}
 
 // Read gives br what await read first, then reads the socket.
 func (r *sockReader) Read(p []byte) (int, error) {
