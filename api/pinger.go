@@ -116,7 +116,9 @@ func (p *pinger) run() {
 		var more bool
 		pings, drops, more = p.due(pings, drops)
 		for _, c := range drops {
-			c.ws.CloseNow()
+			// CloseNow takes coder/websocket's locks, which a socket's
+			// other goroutines may hold: the wheel waits for none.
+			go c.ws.CloseNow()
 		}
 		for _, c := range pings {
 			c.pingNow()

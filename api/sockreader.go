@@ -59,6 +59,14 @@ const awaitReadSize = 512
 // pendingBufs recycles await's read buffers: an idle socket holds none.
 var pendingBufs = sync.Pool{New: func() any { b := make([]byte, awaitReadSize); return &b }}
 
+// putPending gives a read buffer back, if there is one.
+func putPending(buf *[]byte) {
+	if buf != nil {
+		*buf = (*buf)[:cap(*buf)]
+		pendingBufs.Put(buf)
+	}
+}
+
 // Read gives br what await read first, then reads the socket.
 func (r *sockReader) Read(p []byte) (int, error) {
 	r.mu.Lock()
@@ -66,8 +74,7 @@ func (r *sockReader) Read(p []byte) (int, error) {
 		n := copy(p, (*r.pending)[r.off:])
 		r.off += n
 		if r.off == len(*r.pending) {
-			*r.pending = (*r.pending)[:cap(*r.pending)]
-			pendingBufs.Put(r.pending)
+			putPending(r.pending)
 			r.pending, r.off = nil, 0
 		}
 		r.mu.Unlock()
@@ -104,18 +111,25 @@ func (r *sockReader) await() {
 			r.waitStopped() // stopAwaiting may have set the deadline
 			return
 		}
-		buf := pendingBufs.Get().(*[]byte)
-		b := *buf
+		// A buffer is held only while reading, not while waiting: an idle
+		// socket holds none.
+		var buf *[]byte
 		n := 0
 		var rerr error
 		err := r.raw.Read(func(fd uintptr) bool {
+			buf = pendingBufs.Get().(*[]byte)
 			for {
-				n, rerr = syscall.Read(int(fd), b)
+				n, rerr = syscall.Read(int(fd), *buf)
 				if rerr != syscall.EINTR {
 					break
 				}
 			}
-			return rerr != syscall.EAGAIN // false: wait until readable
+			if rerr == syscall.EAGAIN {
+				pendingBufs.Put(buf)
+				buf = nil
+				return false // wait until readable, then read again
+			}
+			return true
 		})
 		r.waiting.Store(false)
 		if err == nil {
@@ -124,22 +138,22 @@ func (r *sockReader) await() {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && r.closing.Load():
 			// stopAwaiting woke us; nothing was read.
-			pendingBufs.Put(buf)
+			putPending(buf)
 			r.mu.Unlock()
 			r.waitStopped()
 			return
 		case err != nil || n <= 0:
-			pendingBufs.Put(buf)
+			putPending(buf)
 			if err == nil {
 				err = io.EOF // the peer closed its side
 			}
 			r.err = err
-		case n == 6 && b[0] == 0x80|0xA && b[1] == 0x80:
+		case n == 6 && (*buf)[0] == 0x80|0xA && (*buf)[1] == 0x80:
 			// FIN, pong; masked (as a client's frames are), no payload.
-			pendingBufs.Put(buf)
+			putPending(buf)
 			r.onPong()
 		default:
-			*buf = b[:n]
+			*buf = (*buf)[:n]
 			r.pending, r.off = buf, 0
 		}
 	}
