@@ -475,7 +475,22 @@ func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (re
 	if err != nil {
 		return s.frameError(a, f.Ref, err)
 	}
-	return ackFrame{Type: "ack", Ref: f.Ref, Message: msg}
+	return sendAck(f.Ref, msg)
+}
+
+// sendAck is a send's ack: json.Marshal(ackFrame{Type: "ack", Ref: ref,
+// Message: msg}), encoded by hand (chat.AppendMessageJSON), as a send's
+// live frame is.
+func sendAck(ref string, msg *chat.Message) any {
+	b := append(make([]byte, 0, 224+len(msg.Body)), `{"type":"ack"`...)
+	if ref != "" {
+		b = chat.AppendJSONString(append(b, `,"ref":`...), ref)
+	}
+	b, err := chat.AppendMessageJSON(append(b, `,"message":`...), msg)
+	if err != nil {
+		return ackFrame{Type: "ack", Ref: ref, Message: msg} // json.Marshal says what is wrong
+	}
+	return append(b, '}')
 }
 
 // maxPipelinedSends bounds a socket's sends between being read and being

@@ -134,7 +134,7 @@ func (o *outbox) encode(log *slog.Logger) {
 		var frame []byte
 		var err error
 		if p.msg != nil {
-			frame, err = json.Marshal(FrameMessage{Type: FrameTypeMessage, Message: p.msg})
+			frame, err = EncodeMessageFrame(p.msg)
 		} else {
 			frame, err = encodeEventFrame(p.ev)
 		}
