@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -306,19 +305,14 @@ func (h *corkedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.sock = &sockReader{conn: conn, raw: raw, onPong: func() {}}
 	// Bytes the client sent after its request (a first frame) are in
-	// net/http's reader; move them to ours and let net/http's go.
-	var r *bufio.Reader
+	// net/http's reader: they become the first the sockReader gives (where
+	// await sees them), and net/http's reader goes.
 	if n := brw.Reader.Buffered(); n > 0 {
 		rest, _ := brw.Reader.Peek(n)
 		rest = bytes.Clone(rest)
-		r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), h.sock), max(wsReadBufferSize, n))
-		if _, err := r.Peek(n); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-	} else {
-		r = bufio.NewReaderSize(h.sock, wsReadBufferSize)
+		h.sock.pending = &rest
 	}
+	r := bufio.NewReaderSize(h.sock, wsReadBufferSize)
 	h.sock.br = r
 	h.cork = &cork{conn: conn, raw: raw, writeTimeout: h.writeTimeout}
 	return sockConn{Conn: conn, r: h.sock}, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, corkBufioSize)), nil

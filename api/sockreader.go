@@ -59,9 +59,10 @@ const awaitReadSize = 512
 // pendingBufs recycles await's read buffers: an idle socket holds none.
 var pendingBufs = sync.Pool{New: func() any { b := make([]byte, awaitReadSize); return &b }}
 
-// putPending gives a read buffer back, if there is one.
+// putPending gives a read buffer back, if there is one and it is the
+// pool's (the bytes that came with the handshake are not).
 func putPending(buf *[]byte) {
-	if buf != nil {
+	if buf != nil && cap(*buf) == awaitReadSize {
 		*buf = (*buf)[:cap(*buf)]
 		pendingBufs.Put(buf)
 	}

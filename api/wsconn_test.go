@@ -128,6 +128,13 @@ func connections(tb testing.TB, m *app.Main) int {
 	return h.Connections
 }
 
+// upgradeRequest is a WebSocket upgrade of /api/ws as token's client.
+func upgradeRequest(m *app.Main, token string) string {
+	return fmt.Sprintf("GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+		strings.TrimPrefix(m.URL(), "http://"), token)
+}
+
 // rawDial opens /api/ws on a bare TCP connection and reads the handshake's
 // answer: the peer then answers nothing, not even pings.
 func rawDial(t *testing.T, m *app.Main, token string) (net.Conn, *bufio.Reader) {
@@ -137,9 +144,9 @@ func rawDial(t *testing.T, m *app.Main, token string) (net.Conn, *bufio.Reader) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET /api/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
-		strings.TrimPrefix(m.URL(), "http://"), token)
+	if _, err := io.WriteString(conn, upgradeRequest(m, token)); err != nil {
+		t.Fatal(err)
+	}
 	r := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
@@ -225,4 +232,61 @@ func settledGoroutines(want int) int {
 		n = m
 	}
 	return n
+}
+
+// A client may send its first frame right behind the upgrade request, in
+// the same write, before the server has answered: the frame is read and
+// answered (net/http has read it already, and it must reach the socket's
+// reader).
+func TestFrameSentWithTheHandshake(t *testing.T) {
+	m := MustServer(t)
+	a, b := MustUser(t, m, "noa"), MustUser(t, m, "oli")
+	conv := MustFriends(t, a, b)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(m.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	payload := fmt.Sprintf(`{"type":"send","ref":"early","conversation_id":%d,"client_id":"early-1","body":"with the handshake"}`, conv)
+	key := []byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload))} // FIN text, masked; the payload is under 126 bytes
+	frame = append(frame, key...)
+	for i := range len(payload) {
+		frame = append(frame, payload[i]^key[i%4])
+	}
+	if _, err := conn.Write(append([]byte(upgradeRequest(m, a.token)), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	// Server frames are unmasked text frames; read them until the ack.
+	for {
+		hdr := make([]byte, 2)
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			t.Fatalf("no ack for the frame sent with the handshake: %v", err)
+		}
+		n := int(hdr[1] & 0x7f)
+		switch n {
+		case 126:
+			ext := make([]byte, 2)
+			io.ReadFull(r, ext)
+			n = int(ext[0])<<8 | int(ext[1])
+		case 127:
+			t.Fatal("an unexpectedly long frame")
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			t.Fatal(err)
+		}
+		if hdr[0]&0x0f == 0x1 && strings.Contains(string(body), `"type":"ack"`) {
+			if !strings.Contains(string(body), `"ref":"early"`) || !strings.Contains(string(body), "with the handshake") {
+				t.Fatalf("ack: %s", body)
+			}
+			return
+		}
+	}
 }
