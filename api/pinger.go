@@ -52,8 +52,8 @@ type pingState struct {
 func newPinger(interval, timeout time.Duration) *pinger {
 	tick := min(max(min(interval, timeout)/8, time.Millisecond), time.Second)
 	p := &pinger{tick: tick, interval: ticksIn(interval, tick), timeout: ticksIn(timeout, tick)}
-	// One slot more than the longest wait, so that an entry never lands in
-	// the slot being served.
+	// One slot more than the longest wait: an entry scheduled on time lands
+	// in a later slot than the one being served (due takes care of a lag).
 	p.slots = make([][]pingEntry, max(p.interval, p.timeout)+1)
 	return p
 }
@@ -142,12 +142,16 @@ func (p *pinger) due(pings, drops []*wsConn) ([]*wsConn, []*wsConn, bool) {
 	for p.served < now {
 		p.served++
 		t := p.served
+		// The slot is taken out before it is walked: an entry scheduled
+		// while the goroutine lags can land in the slot being served
+		// (now + timeout is a lap from t), and must not be lost.
 		slot := &p.slots[t%int64(len(p.slots))]
-		keep := (*slot)[:0]
-		for _, e := range *slot {
+		walk := *slot
+		*slot = nil
+		for _, e := range walk {
 			if e.at > t {
 				// Due a lap later: put there while the goroutine lagged.
-				keep = append(keep, e)
+				*slot = append(*slot, e)
 				continue
 			}
 			p.entries--
@@ -160,11 +164,13 @@ func (p *pinger) due(pings, drops []*wsConn) ([]*wsConn, []*wsConn, bool) {
 				continue
 			}
 			s.pinged = true
-			p.scheduleLocked(s, p.timeout) // another slot: timeout < len(slots)
+			p.scheduleLocked(s, p.timeout)
 			pings = append(pings, s.c)
 		}
-		clear((*slot)[len(keep):])
-		*slot = keep
+		clear(walk) // let ended sockets' states go
+		if len(*slot) == 0 {
+			*slot = walk[:0] // its array, for the slot's next lap
+		}
 	}
 	if p.entries == 0 {
 		p.running = false

@@ -76,6 +76,33 @@ func TestPingerWheel(t *testing.T) {
 	}
 }
 
+// A ping served a tick late schedules its timeout a lap from the tick
+// being served, into the very slot being walked (timeout 16 ticks, 17
+// slots): the entry must survive, and the silent peer be dropped.
+func TestPingerLagKeepsTheTimeout(t *testing.T) {
+	p := newPinger(50*time.Millisecond, 100*time.Millisecond)
+	if p.interval != 8 || p.timeout != 16 || len(p.slots) != 17 {
+		t.Fatalf("interval %d, timeout %d ticks, %d slots; want 8, 16, 17", p.interval, p.timeout, len(p.slots))
+	}
+	p.running = true // no goroutine: due is called below
+	p.epoch = time.Now()
+	a := &wsConn{}
+	p.add(a)
+	at := func(tick int64) ([]*wsConn, []*wsConn) {
+		p.mu.Lock()
+		p.epoch = time.Now().Add(-time.Duration(tick)*p.tick - p.tick/2)
+		p.mu.Unlock()
+		pings, drops, _ := p.due(nil, nil)
+		return pings, drops
+	}
+	if pings, _ := at(9); len(pings) != 1 { // due at 8, served at 9
+		t.Fatalf("%d pings a tick late, want 1", len(pings))
+	}
+	if _, drops := at(26); len(drops) != 1 || drops[0] != a {
+		t.Fatalf("the silent peer: %d drops, want it dropped (entries %d)", len(drops), p.entries)
+	}
+}
+
 // pingNow writes a ping with one write, also after an earlier write's
 // deadline passed; adds it to an open batch; and reports errWouldWait,
 // sending nothing, when another write holds the cork, when the socket's

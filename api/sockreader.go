@@ -158,7 +158,14 @@ func (r *sockReader) await() {
 			r.pending, r.off = buf, 0
 		}
 	}
+	// stopAwaiting may have seen this waiting (it sets closing first, then
+	// looks) and set the deadline after the read came back: the reader's
+	// next read must wait until the deadline is clear.
+	stopping := r.closing.Load()
 	r.mu.Unlock()
+	if stopping {
+		r.waitStopped()
+	}
 }
 
 // stopAwaiting is for a goroutine about to close the WebSocket with

@@ -90,7 +90,11 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		// The origin was checked above, with the same rule as every write.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
-		OnPongReceived:     func(context.Context, []byte) { s.pinger.ponged(c.pst) },
+		OnPongReceived: func(context.Context, []byte) {
+			if c != nil { // nil until the socket is set up: a pong in a failed setup's close
+				s.pinger.ponged(c.pst)
+			}
+		},
 	})
 	if err != nil {
 		return // Accept has answered the client
@@ -325,17 +329,17 @@ func (c *wsConn) read() {
 // that cannot be done (cork.pingNow), in a goroutine that waits for room
 // in the socket's buffer. A ping that fails drops the peer.
 func (c *wsConn) pingNow() {
-	err := c.cork.pingNow()
-	if err == errWouldWait {
+	switch err := c.cork.pingNow(); {
+	case err == errWouldWait:
 		go func() {
-			if err := c.cork.ping(); err != nil {
+			if err := c.cork.ping(); err != nil && !errors.Is(err, errCorkStopped) {
 				c.ws.CloseNow()
 			}
 		}()
-		return
-	}
-	if err != nil {
-		c.ws.CloseNow()
+	case errors.Is(err, errCorkStopped):
+		// A kick is closing the socket: its close frame goes out first.
+	case err != nil:
+		go c.ws.CloseNow() // the pinger waits on no socket's locks
 	}
 }
 

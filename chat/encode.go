@@ -79,9 +79,9 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, error) {
 	if off == 0 {
 		return appendUTC(dst, t), nil // every stored time: the common case, without a layout
 	}
-	if off%60 != 0 {
-		// An offset with seconds has no RFC 3339 form either; let the
-		// standard library say so.
+	if off%60 != 0 || off >= 24*3600 || off <= -24*3600 {
+		// Offsets with seconds, or of a day or more: let the standard
+		// library write them or refuse them, as json.Marshal does.
 		b, err := t.MarshalJSON()
 		if err != nil {
 			return nil, err

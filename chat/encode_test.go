@@ -33,6 +33,7 @@ func TestAppendMessageJSON(t *testing.T) {
 		{Kind: chat.MessageText, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CST", 8*3600))},
 		{Kind: chat.MessageText, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 1, time.UTC)},
 		{Kind: chat.MessageText, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 30))},
+		{Kind: chat.MessageText, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", -(23*3600+59*60)))},
 		{Kind: chat.MessageText},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -68,6 +69,7 @@ func TestAppendMessageJSON(t *testing.T) {
 	for _, m := range []*chat.Message{
 		{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Data: json.RawMessage(`{not json`)},
+		{CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 24*3600))},
 	} {
 		if _, err := json.Marshal(m); err == nil {
 			t.Fatalf("json.Marshal accepted %+v", m)
