@@ -53,17 +53,21 @@ func TestMessagesAreDeliveredInSeqOrder(t *testing.T) {
 	h.Deliver(msg(5, 16))
 	h.Deliver(msg(5, 15))
 	h.Deliver(msg(5, 16)) // held once
-	if got := seqsOf(c); len(got) != 0 {
+	got := seqsOf(c)
+	if len(got) != 0 && time.Since(start) < hub.ReorderWait {
 		t.Fatalf("with 5:14 missing: got %v, want nothing yet", got)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Len() < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if waited := time.Since(start); waited < hub.ReorderWait {
-		t.Fatalf("the held messages came after %v, before the wait of %v", waited, hub.ReorderWait)
-	}
-	if got, want := seqsOf(c), []string{"5:15", "5:16"}; !slices.Equal(got, want) {
+	if len(got) == 0 {
+		deadline := time.Now().Add(5 * time.Second)
+		for c.Len() < 2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if waited := time.Since(start); waited < hub.ReorderWait {
+			t.Fatalf("the held messages came after %v, before the wait of %v", waited, hub.ReorderWait)
+		}
+		got = seqsOf(c)
+	} // else a loaded machine took longer than the wait to get here
+	if want := []string{"5:15", "5:16"}; !slices.Equal(got, want) {
 		t.Fatalf("after the wait: got %v, want %v", got, want)
 	}
 	h.Deliver(msg(5, 17))
