@@ -23,13 +23,7 @@ func TestPingerWheel(t *testing.T) {
 	p.epoch = time.Now()
 	a, b, c, d := &wsConn{}, &wsConn{}, &wsConn{}, &wsConn{}
 	sa, sb, sc, sd := p.add(a), p.add(b), p.add(c), p.add(d)
-	at := func(tick int64) ([]*wsConn, []*wsConn, bool) {
-		t.Helper()
-		p.mu.Lock()
-		p.epoch = time.Now().Add(-time.Duration(tick)*p.tick - p.tick/2)
-		p.mu.Unlock()
-		return p.due(nil, nil)
-	}
+	at := func(tick int64) ([]*wsConn, []*wsConn, bool) { return serveAt(p, tick) }
 	same := func(what string, got []*wsConn, want ...*wsConn) {
 		t.Helper()
 		if len(got) != len(want) {
@@ -89,10 +83,7 @@ func TestPingerLagKeepsTheTimeout(t *testing.T) {
 	a := &wsConn{}
 	p.add(a)
 	at := func(tick int64) ([]*wsConn, []*wsConn) {
-		p.mu.Lock()
-		p.epoch = time.Now().Add(-time.Duration(tick)*p.tick - p.tick/2)
-		p.mu.Unlock()
-		pings, drops, _ := p.due(nil, nil)
+		pings, drops, _ := serveAt(p, tick)
 		return pings, drops
 	}
 	if pings, _ := at(9); len(pings) != 1 { // due at 8, served at 9
@@ -101,6 +92,14 @@ func TestPingerLagKeepsTheTimeout(t *testing.T) {
 	if _, drops := at(26); len(drops) != 1 || drops[0] != a {
 		t.Fatalf("the silent peer: %d drops, want it dropped (entries %d)", len(drops), p.entries)
 	}
+}
+
+// serveAt moves p's clock to the middle of tick and serves what is due.
+func serveAt(p *pinger, tick int64) (pings, drops []*wsConn, more bool) {
+	p.mu.Lock()
+	p.epoch = time.Now().Add(-time.Duration(tick)*p.tick - p.tick/2)
+	p.mu.Unlock()
+	return p.due(nil, nil)
 }
 
 // pingNow writes a ping with one write, also after an earlier write's

@@ -96,10 +96,6 @@ func (r *sockReader) Read(p []byte) (int, error) {
 // buffer are empty: then no frame is half read. Only the reader goroutine
 // calls it, between messages.
 func (r *sockReader) await() {
-	if r.closing.Load() {
-		r.waitStopped()
-		return
-	}
 	r.mu.Lock()
 	for r.raw != nil && r.pending == nil && r.err == nil && !r.closing.Load() && r.br.Buffered() == 0 {
 		// waiting before closing, and stopAwaiting the other way round:
@@ -108,9 +104,7 @@ func (r *sockReader) await() {
 		r.waiting.Store(true)
 		if r.closing.Load() {
 			r.waiting.Store(false)
-			r.mu.Unlock()
-			r.waitStopped() // stopAwaiting may have set the deadline
-			return
+			break
 		}
 		// A buffer is held only while reading, not while waiting: an idle
 		// socket holds none.
@@ -138,11 +132,7 @@ func (r *sockReader) await() {
 		}
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && r.closing.Load():
-			// stopAwaiting woke us; nothing was read.
-			putPending(buf)
-			r.mu.Unlock()
-			r.waitStopped()
-			return
+			putPending(buf) // stopAwaiting woke us; nothing was read
 		case err != nil || n <= 0:
 			putPending(buf)
 			if err == nil {
@@ -158,9 +148,9 @@ func (r *sockReader) await() {
 			r.pending, r.off = buf, 0
 		}
 	}
-	// stopAwaiting may have seen this waiting (it sets closing first, then
-	// looks) and set the deadline after the read came back: the reader's
-	// next read must wait until the deadline is clear.
+	// Once stopAwaiting has begun, it may have set the deadline (it sets
+	// closing, then looks at waiting): the reader's next read waits until
+	// the deadline is clear.
 	stopping := r.closing.Load()
 	r.mu.Unlock()
 	if stopping {

@@ -49,6 +49,20 @@ func newSockReader(t *testing.T, server net.Conn) (*sockReader, *atomic.Int32) {
 	return r, &pongs
 }
 
+// readAsync reads n bytes through r's bufio.Reader in a goroutine, as
+// coder/websocket does; the channel gets them, or the error's text.
+func readAsync(r *sockReader, n int) <-chan []byte {
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.br, b); err != nil {
+			b = []byte(err.Error())
+		}
+		got <- b
+	}()
+	return got
+}
+
 // An empty masked pong (what a client answers the server's ping with)
 // is taken by await, which goes on waiting; anything else (here a text
 // frame, then a pong sent with more bytes) is left whole for the reader,
@@ -123,14 +137,7 @@ func TestSockReaderStopAwaiting(t *testing.T) {
 	r.stopAwaiting()
 	<-done
 	r.await() // returns at once
-	got := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, 4)
-		if _, err := io.ReadFull(r.br, b); err != nil {
-			b = []byte(err.Error())
-		}
-		got <- b
-	}()
+	got := readAsync(r, 4)
 	time.Sleep(20 * time.Millisecond) // a deadline left behind would fail the read now
 	closeFrame := []byte{0x88, 0x82, 0x03, 0xe8}
 	if _, err := client.Write(closeFrame); err != nil {
@@ -146,14 +153,7 @@ func TestSockReaderStopAwaiting(t *testing.T) {
 func TestSockReaderStopAwaitingLeavesAReadAlone(t *testing.T) {
 	server, client := tcpPair(t)
 	r, _ := newSockReader(t, server)
-	got := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, 3)
-		if _, err := io.ReadFull(r.br, b); err != nil {
-			b = []byte(err.Error())
-		}
-		got <- b
-	}()
+	got := readAsync(r, 3)
 	time.Sleep(10 * time.Millisecond) // let the read wait (the test passes either way)
 	r.stopAwaiting()
 	time.Sleep(20 * time.Millisecond) // a deadline set now would fail the read

@@ -119,7 +119,7 @@ func (s *Server) openStream(ctx context.Context, a *authInfo, cur chat.Cursor, r
 		frames = append(frames, chat.FrameMessage{Type: chat.FrameTypeMessage, Message: m})
 		st.sentMsgs[m.ConversationID] = max(st.sentMsgs[m.ConversationID], m.Seq)
 	}
-	st.sentEvents = max(replay.LastEventSeq, replay.HeadEventSeq)
+	st.sentEvents = replay.HeadEventSeq // what the replay holds, or skips with a resync
 	return st, frames, nil
 }
 
@@ -224,10 +224,14 @@ func closeFrameFor(r hub.CloseReason) closeFrame {
 	return closeFrame{Type: "close", Code: int(code), Reason: reason}
 }
 
-// marshalFrame encodes a frame that is not yet JSON.
+// marshalFrame encodes a frame that is not yet JSON; a message frame (a
+// replay's, a gap's) with the hand encoder, as a live one is.
 func marshalFrame(v any) ([]byte, error) {
-	if b, ok := v.([]byte); ok {
-		return b, nil
+	switch f := v.(type) {
+	case []byte:
+		return f, nil
+	case chat.FrameMessage:
+		return chat.EncodeMessageFrame(f.Message)
 	}
 	return json.Marshal(v)
 }

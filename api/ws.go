@@ -84,17 +84,13 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hj := &corkedHijacker{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
-	// c is set before the reader starts; no pong can come before our ping.
-	var c *wsConn
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, with the same rule as every write.
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
-		OnPongReceived: func(context.Context, []byte) {
-			if c != nil { // nil until the socket is set up: a pong in a failed setup's close
-				s.pinger.ponged(c.pst)
-			}
-		},
+		// A pong that came with other bytes (sockReader takes the lone
+		// ones); a no-op until the socket is set up.
+		OnPongReceived: func(context.Context, []byte) { hj.sock.onPong() },
 	})
 	if err != nil {
 		return // Accept has answered the client
@@ -113,7 +109,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c = &wsConn{s: s, ws: ws, cork: hj.cork, sock: hj.sock, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
+	c := &wsConn{s: s, ws: ws, cork: hj.cork, sock: hj.sock, st: st, a: a, ctx: ctx, cancel: cancel, first: first}
 	s.live.Add(1)
 	c.pst = s.pinger.add(c)
 	hj.sock.onPong = func() { s.pinger.ponged(c.pst) }
@@ -332,7 +328,7 @@ func (c *wsConn) pingNow() {
 	switch err := c.cork.pingNow(); {
 	case err == errWouldWait:
 		go func() {
-			if err := c.cork.ping(); err != nil && !errors.Is(err, errCorkStopped) {
+			if err := c.cork.ping(); err != nil {
 				c.ws.CloseNow()
 			}
 		}()

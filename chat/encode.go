@@ -2,7 +2,6 @@ package chat
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -66,31 +65,19 @@ func AppendMessageJSON(dst []byte, m *Message) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// errJSONTime is time.Time.MarshalJSON's refusal, for the same times.
-var errJSONTime = errors.New("chat: a time outside the years 0 to 9999 has no JSON form")
-
 // appendJSONTime appends t as time.Time.MarshalJSON does: quoted RFC 3339
-// with as many fractional digits as needed.
+// with as many fractional digits as needed. Stored times (UTC) are written
+// here; any other is left to MarshalJSON, which also refuses what has no
+// RFC 3339 form.
 func appendJSONTime(dst []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return nil, errJSONTime
+	if _, off := t.Zone(); off == 0 && t.Year() >= 0 && t.Year() <= 9999 {
+		return appendUTC(dst, t), nil
 	}
-	_, off := t.Zone()
-	if off == 0 {
-		return appendUTC(dst, t), nil // every stored time: the common case, without a layout
+	b, err := t.MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
-	if off%60 != 0 || off >= 24*3600 || off <= -24*3600 {
-		// Offsets with seconds, or of a day or more: let the standard
-		// library write them or refuse them, as json.Marshal does.
-		b, err := t.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		return append(dst, b...), nil
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), nil
+	return append(dst, b...), nil
 }
 
 // appendUTC appends t, whose offset is 0, as time.RFC3339Nano quoted.
@@ -117,12 +104,13 @@ func appendUTC(dst []byte, t time.Time) []byte {
 
 // appendDigits appends v (0 <= v < 10^n) in n digits, zeros first.
 func appendDigits(dst []byte, v, n int) []byte {
-	for i := n - 1; i >= 0; i-- {
-		p := 1
-		for range i {
-			p *= 10
-		}
-		dst = append(dst, byte('0'+v/p%10))
+	start := len(dst)
+	for range n {
+		dst = append(dst, '0')
+	}
+	for i := len(dst) - 1; i >= start; i-- {
+		dst[i] += byte(v % 10)
+		v /= 10
 	}
 	return dst
 }
