@@ -286,7 +286,7 @@ func (s *Service) finishUpload(ctx context.Context, userID int64, clientID strin
 		if err := tx.FinishAttachment(ctx, a); err != nil {
 			return err
 		}
-		if _, err := tx.SetLastRead(ctx, a.ConversationID, userID, m.Seq); err != nil {
+		if err := tx.SetOwnRead(ctx, a.ConversationID, userID, m.Seq); err != nil {
 			return err
 		}
 		msg, created = m, true

@@ -500,7 +500,7 @@ func announceLocked(ctx context.Context, tx Tx, out *outbox, m *Message) error {
 	}
 	// What you did yourself is not unread to you, as with your own sends.
 	if slices.Contains(members, m.SenderID) {
-		if _, err := tx.SetLastRead(ctx, m.ConversationID, m.SenderID, m.Seq); err != nil {
+		if err := tx.SetOwnRead(ctx, m.ConversationID, m.SenderID, m.Seq); err != nil {
 			return err
 		}
 	}

@@ -66,7 +66,7 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 			return err
 		}
 		// What one writes one has read.
-		if _, err := tx.SetLastRead(ctx, conversationID, userID, m.Seq); err != nil {
+		if err := tx.SetOwnRead(ctx, conversationID, userID, m.Seq); err != nil {
 			return err
 		}
 		msg, created = m, true

@@ -161,6 +161,12 @@ type Tx interface {
 	// SetLastRead moves the user's read marker to seq if seq is greater than
 	// the current one and returns the marker after the change.
 	SetLastRead(ctx context.Context, conversationID, userID, seq int64) (int64, error)
+	// SetOwnRead moves the read marker of a member who just appended the
+	// message seq up to it (what one writes one has read), as SetLastRead
+	// would, without the answer: the store may put the write off to the
+	// commit, so long as every later read of the transaction sees it. A
+	// user who is not a member has no marker, and nothing changes.
+	SetOwnRead(ctx context.Context, conversationID, userID, seq int64) error
 
 	// AppendEvent adds an event to the user's log and returns it with its
 	// Seq (the user's previous newest Seq + 1).

@@ -15,6 +15,7 @@ import (
 var conversationTests = []storeTest{
 	{"CreateDirectConversation", testCreateDirectConversation},
 	{"SetLastRead", testSetLastRead},
+	{"SetOwnRead", testSetOwnRead},
 	{"Summaries", testConversationSummaries},
 }
 
@@ -117,6 +118,60 @@ func testSetLastRead(t *testing.T, s chat.Store) {
 		return tx.Membership(ctx, c.ID, bob.ID)
 	})
 	check(t, "bob's LastReadSeq", m.LastReadSeq, int64(0))
+}
+
+// SetOwnRead may be put off to the commit (the SQLite writer does), but a
+// later read of its transaction sees it, it only ever moves a marker up, and
+// a user who is not a member has none to move.
+func testSetOwnRead(t *testing.T, s chat.Store) {
+	alice := mustCreateAccountAt(t, s, "alice", "Alice", at(0))
+	bob := mustCreateAccountAt(t, s, "bob", "Bob", at(0))
+	carol := mustCreateAccountAt(t, s, "carol", "Carol", at(0))
+	c := MustMakeFriends(t, s, alice.ID, bob.ID)
+	marker := func(tx chat.ReadTx, u *chat.Account) int64 {
+		t.Helper()
+		m, err := tx.Membership(t.Context(), c.ID, u.ID)
+		if err != nil {
+			t.Fatalf("Membership(%s): %v", u.Username, err)
+		}
+		return m.LastReadSeq
+	}
+	for i, want := range []int64{1, 2, 3} {
+		MustUpdate(t, s, func(tx chat.Tx) error {
+			m := &chat.Message{ConversationID: c.ID, SenderID: alice.ID, ClientID: fmt.Sprint("own", i), Kind: chat.MessageText, Body: "hi", CreatedAt: at(i + 1)}
+			if err := tx.AppendMessage(t.Context(), m); err != nil {
+				return err
+			}
+			if err := tx.SetOwnRead(t.Context(), c.ID, alice.ID, m.Seq); err != nil {
+				return err
+			}
+			check(t, fmt.Sprintf("alice's marker in the transaction of message %d", i+1), marker(tx, alice), want)
+			conv, err := tx.ConversationByID(t.Context(), c.ID)
+			if err != nil {
+				return err
+			}
+			check(t, fmt.Sprintf("LastSeq in the transaction of message %d", i+1), conv.LastSeq, want)
+			return nil
+		})
+	}
+	MustUpdate(t, s, func(tx chat.Tx) error {
+		if err := tx.SetOwnRead(t.Context(), c.ID, alice.ID, 2); err != nil { // never down
+			return err
+		}
+		if err := tx.SetOwnRead(t.Context(), c.ID, carol.ID, 3); err != nil { // not a member
+			return err
+		}
+		check(t, "alice's marker after a lower one, in the transaction", marker(tx, alice), int64(3))
+		return nil
+	})
+	MustView(t, s, func(tx chat.ReadTx) error {
+		check(t, "alice's marker", marker(tx, alice), int64(3))
+		check(t, "bob's marker", marker(tx, bob), int64(0))
+		if _, err := tx.Membership(t.Context(), c.ID, carol.ID); chat.ErrorCode(err) != chat.ENOTFOUND {
+			t.Errorf("carol's membership after SetOwnRead: got %v, want ENOTFOUND", err)
+		}
+		return nil
+	})
 }
 
 func testConversationSummaries(t *testing.T, s chat.Store) {

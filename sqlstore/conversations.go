@@ -169,6 +169,21 @@ func (t *writeTx) SetLastRead(ctx context.Context, conversationID, userID, seq i
 	return marker, nil
 }
 
+// ownReadQuery is SetOwnRead's statement where it is not put off.
+const ownReadQuery = `UPDATE conversation_members SET last_read_seq = $3
+	WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3`
+
+// SetOwnRead is put off to the batch's end in the SQLite writer
+// (pendingWrites); elsewhere it is one statement.
+func (t *writeTx) SetOwnRead(ctx context.Context, conversationID, userID, seq int64) error {
+	if t.pending != nil {
+		t.pending.read(conversationID, userID, seq)
+		return nil
+	}
+	_, err := t.exec(ctx, ownReadQuery, conversationID, userID, seq)
+	return wrap(err, "set own read")
+}
+
 // SetDelivered returns ENOTFOUND if the user is not a member.
 func (t *writeTx) SetDelivered(ctx context.Context, conversationID, userID, seq int64) (int64, error) {
 	var marker int64

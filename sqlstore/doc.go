@@ -16,8 +16,10 @@
 // Update calls are queued to one writer goroutine. It runs each queued
 // function in its own SAVEPOINT inside one shared transaction and commits
 // them together (group commit), so that one fsync acknowledges many writes.
-// A function's error rolls back its own savepoint only. Consequences for
-// callers:
+// A function's error rolls back its own savepoint only. On SQLite a send's
+// last_seq and read marker are written at the batch's end, or before any
+// other statement of the transaction needs them (pendingWrites), so the
+// batch sees them all the same. Consequences for callers:
 //
 //   - fn must not call Update (or Close): the writer is busy running fn, so
 //     the inner call waits forever.

@@ -109,6 +109,19 @@ func (c *factsCache) put(f *chat.SendFacts, sender int64) {
 	cf.bySender[sender] = &kept
 }
 
+// lastSeq returns conv's last seq if it is known.
+func (c *factsCache) lastSeq(conv int64) (int64, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cf := c.convs[conv]; cf != nil {
+		return cf.lastSeq, true
+	}
+	return 0, false
+}
+
 // appended records that conv's last seq is now seq.
 func (c *factsCache) appended(conv, seq int64) {
 	if c == nil {
@@ -198,4 +211,5 @@ var factsNeutral = map[string]bool{
 	appendInsertQuery: true,
 	setLastReadQuery:  true,
 	setDeliveredQuery: true,
+	ownReadQuery:      true,
 }

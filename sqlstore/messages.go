@@ -142,15 +142,26 @@ const (
 // AppendMessage returns ENOTFOUND if the conversation does not exist. On
 // ECONFLICT nothing is changed, so the caller may go on with the
 // transaction.
+//
+// The SQLite writer, when the send facts cache knows the conversation's
+// last_seq, takes the next number from it and puts off writing it to the
+// batch's end (pendingWrites), as it does SetOwnRead: the INSERT is then a
+// send's only statement.
 func (t *writeTx) AppendMessage(ctx context.Context, m *chat.Message) error {
-	// The UPDATE takes the conversation's row (its write lock on PostgreSQL)
-	// before the number is used, so concurrent appends queue up behind it.
-	var seq int64
-	err := t.queryRow(ctx, appendSeqQuery, m.ConversationID).Scan(&seq)
-	if err != nil {
-		return orNotFound(err, "conversation", "append message")
+	seq, known := int64(0), false
+	if t.pending != nil {
+		seq, known = t.facts.lastSeq(m.ConversationID)
+		seq++
 	}
-	t.facts.appended(m.ConversationID, seq)
+	if !known {
+		// The UPDATE takes the conversation's row (its write lock on
+		// PostgreSQL) before the number is used, so concurrent appends
+		// queue up behind it.
+		err := t.queryRow(ctx, appendSeqQuery, m.ConversationID).Scan(&seq)
+		if err != nil {
+			return orNotFound(err, "conversation", "append message")
+		}
+	}
 	res, err := t.exec(ctx, appendInsertQuery, m.ConversationID, seq, m.SenderID, m.ClientID, string(m.Kind), m.Body, dataToDB(m.Data), timeToDB(m.CreatedAt))
 	if err != nil {
 		return wrap(err, "append message")
@@ -160,13 +171,19 @@ func (t *writeTx) AppendMessage(ctx context.Context, m *chat.Message) error {
 		return wrap(err, "append message")
 	}
 	if n == 0 {
-		// Give the number back, so that a caller who handles the conflict
-		// and commits leaves no gap.
-		_, err := t.exec(ctx, `UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1`, m.ConversationID)
-		if err != nil {
-			return wrap(err, "append message")
+		if !known {
+			// Give the number back, so that a caller who handles the
+			// conflict and commits leaves no gap.
+			_, err := t.exec(ctx, `UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1`, m.ConversationID)
+			if err != nil {
+				return wrap(err, "append message")
+			}
 		}
 		return chat.Errorf(chat.ECONFLICT, "a message with this client id was already sent")
+	}
+	t.facts.appended(m.ConversationID, seq)
+	if known {
+		t.pending.lastSeq(m.ConversationID, seq)
 	}
 	m.Seq = seq
 	m.CreatedAt = storedTime(m.CreatedAt)

@@ -46,6 +46,9 @@ type readTx struct {
 	// facts, in the SQLite writer's transactions, is the send facts cache,
 	// told of every statement run (see factsCache); nil elsewhere.
 	facts *factsCache
+	// pending, in the SQLite writer's transactions, holds the writes of
+	// sends put off to the batch's end (see pendingWrites); nil elsewhere.
+	pending *pendingWrites
 }
 
 // writeTx implements chat.Tx.
@@ -82,7 +85,9 @@ func (t *readTx) exec(ctx context.Context, query string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
-	t.facts.statement(query)
+	if err := t.beforeStatement(ctx, query); err != nil {
+		return nil, err
+	}
 	res, err := t.tx.ExecContext(ctx, query, args...)
 	return res, t.note(err)
 }
@@ -92,9 +97,24 @@ func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
-	t.facts.statement(query)
+	if err := t.beforeStatement(ctx, query); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.QueryContext(ctx, query, args...)
 	return rows, t.note(err)
+}
+
+// beforeStatement tells the send facts cache of the statement and applies
+// the pending writes it might read: all but a send's INSERT, which reads
+// neither a last_seq nor a marker.
+func (t *readTx) beforeStatement(ctx context.Context, query string) error {
+	if query != appendInsertQuery {
+		if err := t.pending.flush(ctx, t.tx); err != nil {
+			return err
+		}
+	}
+	t.facts.statement(query)
+	return nil
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -119,7 +139,9 @@ func (t *readTx) queryRow(ctx context.Context, query string, args ...any) scanne
 	if err != nil {
 		return errScanner{err}
 	}
-	t.facts.statement(query)
+	if err := t.beforeStatement(ctx, query); err != nil {
+		return errScanner{err}
+	}
 	row := t.tx.QueryRowContext(ctx, query, args...)
 	if t.isRace == nil {
 		return row

@@ -92,12 +92,18 @@ type writer struct {
 	// its prepared statements survive; nil after a failure, to be taken
 	// afresh by the next batch.
 	conn *stmtConn
+	// pending is the running transaction's put-off writes (SQLite), nil
+	// where the dialect does not defer them.
+	pending *pendingWrites
 }
 
 // runWriter takes whatever is queued, up to maxBatch, and commits it as one
 // transaction, until Close.
 func (db *DB) runWriter() {
 	w := &writer{db: db}
+	if db.dialect.deferSendWrites && db.facts != nil {
+		w.pending = newPendingWrites()
+	}
 	defer close(db.writerDone)
 	defer w.dropConn()
 	limit := cmp.Or(db.dialect.maxBatch, maxBatch)
@@ -186,6 +192,7 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 	if alone && w.db.dialect.beginAlone != "" {
 		begin = w.db.dialect.beginAlone
 	}
+	w.pending.reset()
 	conn, err := w.begin(ctx, begin)
 	if err != nil {
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
@@ -204,7 +211,7 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 	}()
 	results := make([]error, len(live))
 	for i, r := range live {
-		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts)
+		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts, w.pending)
 		if fatal != nil {
 			if w.isRace(fatal) {
 				w.rollback(ctx)
@@ -229,6 +236,11 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 			return nil
 		}
 		results[i] = fnErr
+	}
+	if err := w.pending.flush(ctx, conn); err != nil {
+		w.abort(ctx)
+		answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
+		return nil
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		if w.isRace(err) {
@@ -334,14 +346,15 @@ func answerAll(reqs []*writeReq, err error) {
 // its context's error if it ended before fn could start); fatal is set when
 // the surrounding transaction can no longer be used, and is a race (isRace)
 // when any statement of fn lost one.
-func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace func(error) bool, facts *factsCache) (fnErr, fatal error) {
+func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace func(error) bool, facts *factsCache, pending *pendingWrites) (fnErr, fatal error) {
 	if err := r.ctx.Err(); err != nil {
 		return err, nil
 	}
 	if _, err := conn.ExecContext(ctx, "SAVEPOINT fn"); err != nil {
 		return nil, fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
-	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace, facts: facts}}
+	pending.savepoint()
+	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace, facts: facts, pending: pending}}
 	fnErr = callRecovering(r.fn, t)
 	t.done.Store(true)
 	if race := t.race.Load(); race != nil {
@@ -353,6 +366,7 @@ func runInSavepoint(ctx context.Context, conn *stmtConn, r *writeReq, isRace fun
 		if _, err := conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT fn"); err != nil {
 			return fnErr, fmt.Errorf("sqlstore: rollback to savepoint: %w", err)
 		}
+		pending.rolledBack()
 	}
 	if _, err := conn.ExecContext(ctx, "RELEASE SAVEPOINT fn"); err != nil {
 		return fnErr, fmt.Errorf("sqlstore: release savepoint: %w", err)

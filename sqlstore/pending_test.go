@@ -1,0 +1,155 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/parleychat/parley/chat"
+	"github.com/parleychat/parley/chattest"
+	"github.com/parleychat/parley/sqlstore"
+)
+
+// The SQLite writer puts a send's last_seq and marker off to the batch's end
+// (pendingWrites). Functions that share the batch must still see them, and
+// a neighbour rolled back after a flush must not take them away.
+func TestPutOffWritesAreSeenAndSurviveARolledBackNeighbour(t *testing.T) {
+	f, alice, bob, c := newFriendsFixture(t, MustOpenSQLite)
+	f.send(alice.ID, c.ID, "a1", "") // the facts cache now knows the conversation
+	ctx := context.Background()
+
+	// The writer is held in a batch of its own until a, b and check are
+	// queued, so that the three share the next one, in this order.
+	hold, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		chattest.MustUpdate(t, f.db, func(chat.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		})
+	})
+	<-held
+	errs := make([]error, 3)
+	queue := func(i int, fn func(tx chat.Tx) error) {
+		queued := make(chan struct{})
+		wg.Go(func() { errs[i] = f.db.Update(chat.WhenQueued(ctx, func() { close(queued) }), fn) })
+		<-queued
+	}
+
+	var a *chat.Message
+	queue(0, func(tx chat.Tx) error {
+		a = &chat.Message{ConversationID: c.ID, SenderID: alice.ID, ClientID: "a2", Kind: chat.MessageText, Body: "kept", CreatedAt: f.now}
+		if err := tx.AppendMessage(ctx, a); err != nil {
+			return err
+		}
+		return tx.SetOwnRead(ctx, c.ID, alice.ID, a.Seq)
+	})
+	undo := errors.New("undo")
+	queue(1, func(tx chat.Tx) error {
+		// A read of its own applies a's put-off writes, inside this
+		// function's savepoint...
+		conv, err := tx.ConversationByID(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		mem, err := tx.Membership(ctx, c.ID, alice.ID)
+		if err != nil {
+			return err
+		}
+		if conv.LastSeq != 2 || mem.LastReadSeq != 2 {
+			t.Errorf("a neighbour in the batch read last seq %d and alice's marker %d, want 2 and 2", conv.LastSeq, mem.LastReadSeq)
+		}
+		m := &chat.Message{ConversationID: c.ID, SenderID: bob.ID, ClientID: "b3", Kind: chat.MessageText, Body: "undone", CreatedAt: f.now}
+		if err := tx.AppendMessage(ctx, m); err != nil {
+			return err
+		}
+		if err := tx.SetOwnRead(ctx, c.ID, bob.ID, m.Seq); err != nil {
+			return err
+		}
+		return undo // ...which its rollback undoes.
+	})
+	var after *chat.Conversation
+	queue(2, func(tx chat.Tx) (err error) {
+		after, err = tx.ConversationByID(ctx, c.ID)
+		return err
+	})
+	close(hold)
+	wg.Wait()
+	if errs[0] != nil || !errors.Is(errs[1], undo) || errs[2] != nil {
+		t.Fatalf("Update errors %v, want nil, undo, nil", errs)
+	}
+	if a.Seq != 2 {
+		t.Fatalf("a's message got seq %d, want 2", a.Seq)
+	}
+	if after.LastSeq != 2 {
+		t.Errorf("after the rolled-back neighbour, the batch read last seq %d, want 2 (a's)", after.LastSeq)
+	}
+
+	chattest.MustView(t, f.db, func(tx chat.ReadTx) error {
+		conv, err := tx.ConversationByID(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.MessagesAfter(ctx, c.ID, 0, 10)
+		if err != nil {
+			return err
+		}
+		ma, err := tx.Membership(ctx, c.ID, alice.ID)
+		if err != nil {
+			return err
+		}
+		mb, err := tx.Membership(ctx, c.ID, bob.ID)
+		if err != nil {
+			return err
+		}
+		if conv.LastSeq != 2 || len(msgs) != 2 || msgs[1].ClientID != "a2" || ma.LastReadSeq != 2 || mb.LastReadSeq != 0 {
+			t.Errorf("committed: last seq %d, %d messages (%+v), markers alice %d bob %d; want 2, 2 (a1, a2), 2 and 0",
+				conv.LastSeq, len(msgs), msgs, ma.LastReadSeq, mb.LastReadSeq)
+		}
+		return nil
+	})
+	// The numbering goes on from what was committed.
+	if m := f.send(bob.ID, c.ID, "b4", ""); m.Seq != 3 {
+		t.Errorf("the next send got seq %d, want 3", m.Seq)
+	}
+}
+
+// A flush updates the rows it names through their primary keys: a scan
+// would cost a batch the whole table.
+func TestFlushUsesThePrimaryKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	mustOpenSQLiteAt(t, path) // creates the schema
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := []string{
+		"SEARCH conversations USING INTEGER PRIMARY KEY (rowid=?)",
+		"SEARCH conversation_members USING PRIMARY KEY (conversation_id=? AND user_id=?)",
+	}
+	for i, q := range sqlstore.FlushQueries {
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, "[[1,2,3]]")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !slices.Contains(plan, want[i]) {
+			t.Errorf("plan of %s:\n%q\nwant a step %q", q, plan, want[i])
+		}
+	}
+}
