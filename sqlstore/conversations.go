@@ -177,6 +177,10 @@ const ownReadQuery = `UPDATE conversation_members SET last_read_seq = $3
 // (pendingWrites); elsewhere it is one statement.
 func (t *writeTx) SetOwnRead(ctx context.Context, conversationID, userID, seq int64) error {
 	if t.pending != nil {
+		// As a statement would be: not after fn returned, not once ctx ended.
+		if _, err := t.stmtContext(ctx); err != nil {
+			return err
+		}
 		t.pending.read(conversationID, userID, seq)
 		return nil
 	}

@@ -173,6 +173,10 @@ func testTxUnusableAfterFn(t *testing.T, db *sqlstore.DB) {
 	if err := leaked.CreateAccount(t.Context(), a); err == nil {
 		t.Errorf("CreateAccount on a Tx after its Update: got nil, want an error")
 	}
+	// Put off on SQLite, it must not land in a later batch either.
+	if err := leaked.SetOwnRead(t.Context(), 1, 1, 1); err == nil {
+		t.Errorf("SetOwnRead on a Tx after its Update: got nil, want an error")
+	}
 }
 
 func TestClose(t *testing.T) { testClose(t, MustOpenSQLite(t)) }
