@@ -41,3 +41,10 @@ func WithItemHook(cfg Config, fn func(frame []byte)) Config {
 	cfg.testOnItem = func(it hub.Item) { fn(it.Frame) }
 	return cfg
 }
+
+// WithUpgradeHook returns cfg with fn called with the ResponseWriter of each
+// WebSocket set up, for the test that the socket lets go of it.
+func WithUpgradeHook(cfg Config, fn func(http.ResponseWriter)) Config {
+	cfg.testOnUpgrade = fn
+	return cfg
+}

@@ -60,6 +60,9 @@ type Config struct {
 	// testOnItem, when set, sees each live item a WebSocket is about to
 	// write; only tests set it (export_test.go).
 	testOnItem func(hub.Item)
+	// testOnUpgrade, when set, sees the ResponseWriter of each WebSocket
+	// set up, once its handler is done with it.
+	testOnUpgrade func(http.ResponseWriter)
 }
 
 // DefaultSendRate is how many things a user may post a second (see

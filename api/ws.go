@@ -92,6 +92,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		// ones); a no-op until the socket is set up.
 		OnPongReceived: func(context.Context, []byte) { hj.sock.onPong() },
 	})
+	// The pong hook keeps hj for the socket's life: it must not keep
+	// net/http's response, which holds the request and net/http's 8 KiB of
+	// buffers (coder/websocket was given smaller ones).
+	hj.ResponseWriter = nil
 	if err != nil {
 		return // Accept has answered the client
 	}
@@ -116,6 +120,9 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	go c.read()
 	st.conn.SetWake(c.wake)
 	c.wake() // the hello and the replay
+	if s.cfg.testOnUpgrade != nil {
+		s.cfg.testOnUpgrade(w)
+	}
 }
 
 // wsConn is one open WebSocket.
