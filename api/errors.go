@@ -97,8 +97,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
+	if b, ok := v.(encodedJSON); ok {
+		_, _ = w.Write(append(b, '\n')) // as json.Encoder ends a value
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// encodedJSON is a body already encoded, as json.Marshal would: writeJSON
+// writes it as it is.
+type encodedJSON []byte
 
 // maxBody bounds every JSON request body.
 const maxBody = 64 << 10

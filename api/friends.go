@@ -160,7 +160,30 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) (int, an
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"messages": nonNil(msgs), "has_more": more}, nil
+	return http.StatusOK, messagesPage(msgs, more), nil
+}
+
+// messagesPage is a page of history as json.Marshal would encode
+// {"has_more", "messages"}, the messages encoded by hand (a 50-message page
+// by reflection was a fifth of the GET).
+func messagesPage(msgs []chat.Message, more bool) any {
+	n := 32
+	for i := range msgs {
+		n += 192 + len(msgs[i].Body) + len(msgs[i].Data)
+	}
+	b := strconv.AppendBool(append(make([]byte, 0, n), `{"has_more":`...), more)
+	b = append(b, `,"messages":[`...)
+	for i := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = chat.AppendMessageJSON(b, &msgs[i]); err != nil {
+			// json.Marshal says what is wrong with it.
+			return map[string]any{"messages": nonNil(msgs), "has_more": more}
+		}
+	}
+	return encodedJSON(append(b, "]}"...))
 }
 
 type sendRequest struct {
