@@ -118,12 +118,12 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.live.Add(1)
 	c.pst = s.pinger.add(c)
 	hj.sock.onPong = func() { s.pinger.ponged(c.pst) }
+	if s.cfg.testOnUpgrade != nil {
+		s.cfg.testOnUpgrade(w) // before the hello, which the test waits for
+	}
 	go c.read()
 	st.conn.SetWake(c.wake)
 	c.wake() // the hello and the replay
-	if s.cfg.testOnUpgrade != nil {
-		s.cfg.testOnUpgrade(w)
-	}
 }
 
 // wsConn is one open WebSocket.

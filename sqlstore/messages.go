@@ -183,6 +183,11 @@ func (t *writeTx) AppendMessage(ctx context.Context, m *chat.Message) error {
 	}
 	t.facts.appended(m.ConversationID, seq)
 	if known {
+		// Recorded even for a function that has just returned (a goroutine
+		// it left behind, whose INSERT began before): if that function's
+		// savepoint was released the message stands and needs its number
+		// (a number without a message, if it was rolled back, is a gap;
+		// a message without its number would stop the conversation).
 		t.pending.lastSeq(m.ConversationID, seq)
 	}
 	m.Seq = seq

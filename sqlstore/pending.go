@@ -106,7 +106,9 @@ func (p *pendingWrites) rolledBack() {
 	p.flushed = p.markFlushed
 }
 
-// flush applies what is pending, in at most two statements.
+// flush applies what is pending, in at most two statements. What a failed
+// flush held stays pending (re-applying is harmless), so COMMIT's flush
+// tries it again, and fails the batch if it fails too.
 func (p *pendingWrites) flush(ctx context.Context, r runner) error {
 	if p == nil {
 		return nil

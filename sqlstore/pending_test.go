@@ -153,3 +153,67 @@ func TestFlushUsesThePrimaryKeys(t *testing.T) {
 		}
 	}
 }
+
+// A flush that fails leaves its writes pending: the statement that needed
+// it fails, and COMMIT flushes again, so a function that swallows the error
+// does not commit without them. If COMMIT's flush fails too, nothing of the
+// batch is stored.
+func TestFailedFlushFailsTheBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	f, alice, _, c := newFriendsFixture(t, func(tb testing.TB) *sqlstore.DB { return mustOpenSQLiteAt(tb, path) })
+	f.send(alice.ID, c.ID, "a1", "")
+	shell, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shell.Close()
+	// A marker that moves is refused, as a full disk would refuse it.
+	if _, err := shell.Exec(`CREATE TRIGGER refuse_marker BEFORE UPDATE OF last_read_seq ON conversation_members
+		BEGIN SELECT RAISE(ABORT, 'marker refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// At COMMIT: a send's marker is flushed there.
+	if _, _, err := f.svc.Send(ctx, alice.ID, c.ID, "a2", "lost"); chat.ErrorCode(err) != chat.EUNAVAILABLE {
+		t.Errorf("Send whose marker cannot be written: got %v, want unavailable", err)
+	}
+	// At a statement, the error swallowed by the function.
+	err = f.db.Update(ctx, func(tx chat.Tx) error {
+		m := &chat.Message{ConversationID: c.ID, SenderID: alice.ID, ClientID: "a3", Kind: chat.MessageText, Body: "lost too", CreatedAt: f.now}
+		if err := tx.AppendMessage(ctx, m); err != nil {
+			return err
+		}
+		if err := tx.SetOwnRead(ctx, c.ID, alice.ID, m.Seq); err != nil {
+			return err
+		}
+		if _, err := tx.ConversationByID(ctx, c.ID); err == nil {
+			t.Errorf("a read after a refused flush: got nil, want the flush's error")
+		}
+		return nil
+	})
+	if err == nil {
+		t.Errorf("Update whose flush failed at a statement: got nil, want an error")
+	}
+	chattest.MustView(t, f.db, func(tx chat.ReadTx) error {
+		conv, err := tx.ConversationByID(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.MessagesAfter(ctx, c.ID, 0, 10)
+		if err != nil {
+			return err
+		}
+		if conv.LastSeq != 1 || len(msgs) != 1 {
+			t.Errorf("after the failed batches: last seq %d, %d messages; want 1 and 1", conv.LastSeq, len(msgs))
+		}
+		return nil
+	})
+	// Once the disk takes writes again, sends go on from what was stored.
+	if _, err := shell.Exec(`DROP TRIGGER refuse_marker`); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.send(alice.ID, c.ID, "a4", ""); m.Seq != 2 {
+		t.Errorf("the next send got seq %d, want 2", m.Seq)
+	}
+}
