@@ -27,7 +27,10 @@
 //     they see its, but nothing is visible outside before the commit, and a
 //     failed commit fails every function of the batch.
 //   - fn runs on the writer goroutine; it should do its SQL and return, not
-//     wait for other work.
+//     wait for other work. It must use its Tx from one goroutine at a time:
+//     the transaction's statements run on one connection, which cannot run
+//     two at once, and two appends to one conversation at once could take
+//     the same number.
 //   - fn may run more than once (PostgreSQL, below): it must start from
 //     scratch each time, resetting whatever it collects outside the Tx.
 //

@@ -29,7 +29,8 @@ import (
 // So the SQLite writer uses it, and PostgreSQL, whose other nodes write
 // the same tables, does not: there it is nil, and every method of a nil
 // cache does nothing (get finds nothing). The writer goroutine uses it;
-// its lock is for a function that uses its Tx from several goroutines.
+// its lock only keeps a function that misuses its Tx from several
+// goroutines (see the package doc) from corrupting the cache itself.
 type factsCache struct {
 	mu      sync.Mutex // guards the fields up to the counters
 	convs   map[int64]*convFacts

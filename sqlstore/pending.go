@@ -28,7 +28,7 @@ import (
 // facts cache, which alone knows a conversation's last_seq without reading
 // it, so it is sound exactly where that cache is (see factsCache).
 type pendingWrites struct {
-	mu      sync.Mutex // a function may use its Tx from several goroutines
+	mu      sync.Mutex // against a function misusing its Tx from several goroutines
 	entries []pendingEntry
 	// flushed counts the entries already applied in the transaction.
 	flushed int

@@ -391,7 +391,7 @@ func callRecovering(fn func(chat.Tx) error, t chat.Tx) (err error) {
 // connection rather than to a *sql.Tx, outlive each batch.
 type stmtConn struct {
 	conn  *sql.Conn
-	mu    sync.Mutex // guards stmts; fn may use its Tx from several goroutines
+	mu    sync.Mutex // guards stmts, against fn misusing its Tx from several goroutines
 	stmts map[string]*sql.Stmt
 }
 
