@@ -436,7 +436,7 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 		return fail("", chat.Errorf(chat.EINVALID, "frames must be JSON text"))
 	}
 	var f clientFrame
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := decodeClientFrame(data, &f); err != nil {
 		return fail("", decodeError(err))
 	}
 	switch f.Type {
