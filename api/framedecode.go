@@ -45,40 +45,34 @@ func decodeFlatFrame(b []byte, f *clientFrame) bool {
 			return false
 		}
 		i = skipSpace(b, i+1)
+		var str *string
+		var num *int64
 		switch key {
-		case "type", "ref", "client_id", "body", "method", "path":
-			s, j, ok := plainString(b, i)
-			if !ok {
-				return false
-			}
-			switch key {
-			case "type":
-				f.Type = s
-			case "ref":
-				f.Ref = s
-			case "client_id":
-				f.ClientID = s
-			case "body":
-				f.Body = s
-			case "method":
-				f.Method = s
-			case "path":
-				f.Path = s
-			}
-			i = j
-		case "conversation_id", "seq":
-			n, j, ok := plainInt(b, i)
-			if !ok {
-				return false
-			}
-			if key == "seq" {
-				f.Seq = n
-			} else {
-				f.ConversationID = n
-			}
-			i = j
+		case "type":
+			str = &f.Type
+		case "ref":
+			str = &f.Ref
+		case "client_id":
+			str = &f.ClientID
+		case "body":
+			str = &f.Body
+		case "method":
+			str = &f.Method
+		case "path":
+			str = &f.Path
+		case "conversation_id":
+			num = &f.ConversationID
+		case "seq":
+			num = &f.Seq
 		default:
 			return false // data, or a key json.Unmarshal might match another way
+		}
+		if str != nil {
+			if *str, i, ok = plainString(b, i); !ok {
+				return false
+			}
+		} else if *num, i, ok = plainInt(b, i); !ok {
+			return false
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {

@@ -40,12 +40,10 @@ type dialect struct {
 	// that does not cache statements by itself.
 	prepareReads bool
 	// cacheSendFacts: the writer is the database's only one, so it may keep
-	// send facts between transactions (factsCache).
+	// send facts between transactions (factsCache), and put a send's
+	// last_seq and marker off to the batch's end (pendingWrites, whose
+	// statements are SQLite's).
 	cacheSendFacts bool
-	// deferSendWrites: the writer puts off a send's last_seq and marker to
-	// the batch's end (pendingWrites, whose statements are SQLite's). Needs
-	// cacheSendFacts.
-	deferSendWrites bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

@@ -23,10 +23,11 @@ import (
 // again (savepoint and rolledBack keep that count). Re-applying an entry is
 // harmless: both statements only ever move a value up.
 //
-// Only the SQLite writer has one (dialect.deferSendWrites); it is nil
-// elsewhere and a nil *pendingWrites does nothing. It depends on the send
-// facts cache, which alone knows a conversation's last_seq without reading
-// it, so it is sound exactly where that cache is (see factsCache).
+// Only the SQLite writer has one: it depends on the send facts cache, which
+// alone knows a conversation's last_seq without reading it, so it is sound
+// exactly where that cache is (see factsCache), and the writer makes one
+// where there is a cache. It is nil elsewhere, and a nil *pendingWrites
+// does nothing.
 type pendingWrites struct {
 	mu      sync.Mutex // against a function misusing its Tx from several goroutines
 	entries []pendingEntry

@@ -90,15 +90,8 @@ func TestPutOffWritesAreSeenAndSurviveARolledBackNeighbour(t *testing.T) {
 		t.Errorf("after the rolled-back neighbour, the batch read last seq %d, want 2 (a's)", after.LastSeq)
 	}
 
+	lastSeq, msgs := stored(t, f, c.ID)
 	chattest.MustView(t, f.db, func(tx chat.ReadTx) error {
-		conv, err := tx.ConversationByID(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		msgs, err := tx.MessagesAfter(ctx, c.ID, 0, 10)
-		if err != nil {
-			return err
-		}
 		ma, err := tx.Membership(ctx, c.ID, alice.ID)
 		if err != nil {
 			return err
@@ -107,9 +100,9 @@ func TestPutOffWritesAreSeenAndSurviveARolledBackNeighbour(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if conv.LastSeq != 2 || len(msgs) != 2 || msgs[1].ClientID != "a2" || ma.LastReadSeq != 2 || mb.LastReadSeq != 0 {
+		if lastSeq != 2 || len(msgs) != 2 || msgs[1].ClientID != "a2" || ma.LastReadSeq != 2 || mb.LastReadSeq != 0 {
 			t.Errorf("committed: last seq %d, %d messages (%+v), markers alice %d bob %d; want 2, 2 (a1, a2), 2 and 0",
-				conv.LastSeq, len(msgs), msgs, ma.LastReadSeq, mb.LastReadSeq)
+				lastSeq, len(msgs), msgs, ma.LastReadSeq, mb.LastReadSeq)
 		}
 		return nil
 	})
@@ -195,20 +188,9 @@ func TestFailedFlushFailsTheBatch(t *testing.T) {
 	if err == nil {
 		t.Errorf("Update whose flush failed at a statement: got nil, want an error")
 	}
-	chattest.MustView(t, f.db, func(tx chat.ReadTx) error {
-		conv, err := tx.ConversationByID(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		msgs, err := tx.MessagesAfter(ctx, c.ID, 0, 10)
-		if err != nil {
-			return err
-		}
-		if conv.LastSeq != 1 || len(msgs) != 1 {
-			t.Errorf("after the failed batches: last seq %d, %d messages; want 1 and 1", conv.LastSeq, len(msgs))
-		}
-		return nil
-	})
+	if lastSeq, msgs := stored(t, f, c.ID); lastSeq != 1 || len(msgs) != 1 {
+		t.Errorf("after the failed batches: last seq %d, %d messages; want 1 and 1", lastSeq, len(msgs))
+	}
 	// Once the disk takes writes again, sends go on from what was stored.
 	if _, err := shell.Exec(`DROP TRIGGER refuse_marker`); err != nil {
 		t.Fatal(err)
@@ -216,4 +198,20 @@ func TestFailedFlushFailsTheBatch(t *testing.T) {
 	if m := f.send(alice.ID, c.ID, "a4", ""); m.Seq != 2 {
 		t.Errorf("the next send got seq %d, want 2", m.Seq)
 	}
+}
+
+// stored is what was committed of a conversation: its last seq and its
+// first ten messages.
+func stored(t *testing.T, f *sendFixture, conv int64) (lastSeq int64, msgs []chat.Message) {
+	t.Helper()
+	chattest.MustView(t, f.db, func(tx chat.ReadTx) error {
+		c, err := tx.ConversationByID(context.Background(), conv)
+		if err != nil {
+			return err
+		}
+		lastSeq = c.LastSeq
+		msgs, err = tx.MessagesAfter(context.Background(), conv, 0, 10)
+		return err
+	})
+	return lastSeq, msgs
 }

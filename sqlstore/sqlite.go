@@ -30,10 +30,9 @@ func sqliteDialect() dialect {
 		// Take the write lock at BEGIN: a deferred transaction that upgrades
 		// later can fail with SQLITE_BUSY halfway through a batch if another
 		// process (a backup, the sqlite3 shell) wrote in between.
-		beginWrite:      "BEGIN IMMEDIATE",
-		prepareReads:    true,
-		cacheSendFacts:  true,
-		deferSendWrites: true,
+		beginWrite:     "BEGIN IMMEDIATE",
+		prepareReads:   true,
+		cacheSendFacts: true,
 	}
 }
 

@@ -101,8 +101,8 @@ type writer struct {
 // transaction, until Close.
 func (db *DB) runWriter() {
 	w := &writer{db: db}
-	if db.dialect.deferSendWrites && db.facts != nil {
-		w.pending = newPendingWrites()
+	if db.facts != nil {
+		w.pending = newPendingWrites() // it rests on the cache's last seqs
 	}
 	defer close(db.writerDone)
 	defer w.dropConn()
