@@ -37,10 +37,11 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	commits atomic.Int64 // batches committed
-	facts   *factsCache  // the writer's send facts cache, nil if the dialect has none
-	updates atomic.Int64 // Update functions run in committed batches
-	retries atomic.Int64 // batches run again after losing a race with another writer
+	commits atomic.Int64  // batches committed
+	facts   *factsCache   // the writer's send facts cache, nil if the dialect has none
+	ckpt    *checkpointer // checkpoints beside the writer (SQLite), or nil
+	updates atomic.Int64  // Update functions run in committed batches
+	retries atomic.Int64  // batches run again after losing a race with another writer
 }
 
 func newDB(d dialect, write, read *sql.DB) *DB {
@@ -105,12 +106,16 @@ type Stats struct {
 	// from its cache and read from the database (SQLite; both 0 elsewhere),
 	// FactsClears how often a write emptied the cache.
 	FactsHits, FactsMisses, FactsClears int64
+	// Checkpoints counts the checkpointer's runs beside the writer (SQLite),
+	// CheckpointErrors those that failed.
+	Checkpoints, CheckpointErrors int64
 }
 
 // Stats returns the writer's counters; Updates/Commits is the mean batch size.
 func (db *DB) Stats() Stats {
 	st := Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load()}
 	st.FactsHits, st.FactsMisses, st.FactsClears = db.facts.counts()
+	st.Checkpoints, st.CheckpointErrors = db.ckpt.counts()
 	return st
 }
 
@@ -130,7 +135,7 @@ func (db *DB) Close() error {
 		if db.readStmts != nil {
 			db.readStmts.close()
 		}
-		db.closeErr = errors.Join(db.read.Close(), db.write.Close())
+		db.closeErr = errors.Join(db.ckpt.close(), db.read.Close(), db.write.Close())
 	})
 	return db.closeErr
 }

@@ -59,7 +59,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: sqlite path %q: must not contain '?'", path)
 	}
 
-	write, err := sql.Open("sqlite", sqliteDSN(path, false))
+	write, err := sql.Open("sqlite", sqliteDSN(path, sqliteWriter))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
@@ -76,7 +76,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	read, err := sql.Open("sqlite", sqliteDSN(path, true))
+	read, err := sql.Open("sqlite", sqliteDSN(path, sqliteReader))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
@@ -89,20 +89,53 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return newDB(sqliteDialect(), write, read), nil
+
+	ckpt, err := sql.Open("sqlite", sqliteDSN(path, sqliteCheckpointer))
+	if err == nil {
+		ckpt.SetMaxOpenConns(1)
+		ckpt.SetMaxIdleConns(1)
+		ckpt.SetConnMaxLifetime(0)
+		ckpt.SetConnMaxIdleTime(0)
+		if err = ckpt.PingContext(ctx); err != nil {
+			ckpt.Close()
+		}
+	}
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	db := newDB(sqliteDialect(), write, read)
+	db.ckpt = newCheckpointer(ckpt)
+	return db, nil
 }
+
+// The three kinds of connection to a SQLite database.
+type sqliteRole int
+
+const (
+	sqliteWriter       sqliteRole = iota // the writer's one connection
+	sqliteReader                         // the read pool's, query-only
+	sqliteCheckpointer                   // the checkpointer's one connection
+)
 
 // sqliteDSN is the modernc.org/sqlite data source name for path. The driver
 // runs the _pragma values on every new connection, so a connection the pool
 // replaces gets the same settings.
-func sqliteDSN(path string, readOnly bool) string {
+func sqliteDSN(path string, role sqliteRole) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout))
 	q.Add("_pragma", "foreign_keys(1)")
-	if readOnly {
+	switch role {
+	case sqliteReader:
 		q.Add("_pragma", "query_only(1)")
-	} else {
+	case sqliteWriter:
 		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))
+	case sqliteCheckpointer:
+		// FULL: a checkpoint syncs the WAL before it copies, and the
+		// database file before the WAL may start again.
 		q.Add("_pragma", "synchronous(FULL)")
 	}
 	return path + "?" + q.Encode()

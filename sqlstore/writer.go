@@ -252,6 +252,7 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 		return nil
 	}
 	committed = true
+	w.db.ckpt.committed()
 	w.db.commits.Add(1)
 	w.db.updates.Add(int64(len(live)))
 	for i, r := range live {
