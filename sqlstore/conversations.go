@@ -181,6 +181,7 @@ func (t *writeTx) SetOwnRead(ctx context.Context, conversationID, userID, seq in
 		if _, err := t.stmtContext(ctx); err != nil {
 			return err
 		}
+		t.wrote.Store(true)
 		t.pending.read(conversationID, userID, seq)
 		return nil
 	}

@@ -42,6 +42,7 @@ type DB struct {
 	ckpt    *checkpointer // checkpoints beside the writer (SQLite), or nil
 	updates atomic.Int64  // Update functions run in committed batches
 	retries atomic.Int64  // batches run again after losing a race with another writer
+	reruns  atomic.Int64  // batches run again with savepoints (errUndo)
 }
 
 func newDB(d dialect, write, read *sql.DB) *DB {
@@ -102,6 +103,9 @@ type Stats struct {
 	Commits int64 // transactions committed by the writer
 	Updates int64 // Update functions those transactions carried
 	Retries int64 // transactions rolled back and run again after losing a race (PostgreSQL)
+	// Reruns counts batches rolled back and run again with a savepoint per
+	// function because one failed after it wrote (SQLite's lazy savepoints).
+	Reruns int64
 	// FactsHits and FactsMisses count the writer's SendFacts calls answered
 	// from its cache and read from the database (SQLite; both 0 elsewhere),
 	// FactsClears how often a write emptied the cache.
@@ -113,7 +117,7 @@ type Stats struct {
 
 // Stats returns the writer's counters; Updates/Commits is the mean batch size.
 func (db *DB) Stats() Stats {
-	st := Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load()}
+	st := Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Retries: db.retries.Load(), Reruns: db.reruns.Load()}
 	st.FactsHits, st.FactsMisses, st.FactsClears = db.facts.counts()
 	st.Checkpoints, st.CheckpointErrors = db.ckpt.counts()
 	return st

@@ -44,6 +44,11 @@ type dialect struct {
 	// last_seq and marker off to the batch's end (pendingWrites, whose
 	// statements are SQLite's).
 	cacheSendFacts bool
+	// lazySavepoints: the writer runs a batch's functions without a
+	// savepoint each, and the batch again with them when a function that
+	// wrote fails (see writer.attempt). Needs the driver's rollback hook,
+	// which tells the writer when SQLite ended a transaction by itself.
+	lazySavepoints bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

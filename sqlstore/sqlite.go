@@ -33,6 +33,7 @@ func sqliteDialect() dialect {
 		beginWrite:     "BEGIN IMMEDIATE",
 		prepareReads:   true,
 		cacheSendFacts: true,
+		lazySavepoints: true,
 	}
 }
 

@@ -49,6 +49,9 @@ type readTx struct {
 	// pending, in the SQLite writer's transactions, holds the writes of
 	// sends put off to the batch's end (see pendingWrites); nil elsewhere.
 	pending *pendingWrites
+	// wrote is set once the function may have changed something: it ran a
+	// statement that is not a plain SELECT, or put a write off (pending).
+	wrote atomic.Bool
 }
 
 // writeTx implements chat.Tx.
@@ -108,6 +111,9 @@ func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Row
 // the pending writes it might read: all but a send's INSERT, which reads
 // neither a last_seq nor a marker.
 func (t *readTx) beforeStatement(ctx context.Context, query string) error {
+	if !isSelect(query) {
+		t.wrote.Store(true)
+	}
 	if query != appendInsertQuery {
 		if err := t.pending.flush(ctx, t.tx); err != nil {
 			return err

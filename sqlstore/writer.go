@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"github.com/parleychat/parley/chat"
 )
 
@@ -95,6 +97,15 @@ type writer struct {
 	// pending is the running transaction's put-off writes (SQLite), nil
 	// where the dialect does not defer them.
 	pending *pendingWrites
+	// hooked is set when the connection's rollback hook is in place (lazy
+	// savepoints need it); ended is set by that hook when the connection's
+	// transaction ends by rollback, the writer's own or SQLite's after an
+	// I/O error, a full disk, a lack of memory.
+	hooked bool
+	ended  atomic.Bool
+	// carefulUntil: batches run with a savepoint per function until then,
+	// after a batch had to be run again (see attempt).
+	carefulUntil time.Time
 }
 
 // runWriter takes whatever is queued, up to maxBatch, and commits it as one
@@ -147,7 +158,8 @@ var (
 )
 
 // runBatch runs the batch's functions in one transaction, each in its own
-// savepoint, commits once, then answers every caller. A transaction that
+// savepoint where one is needed (see attempt), commits once, then answers
+// every caller. A transaction that
 // lost a race with another writer is rolled back and the whole batch run
 // again, alone: on PostgreSQL a serialization failure dooms the
 // transaction, not only the statement, so no part of it may commit; and a
@@ -163,10 +175,18 @@ func (w *writer) runBatch(batch []*writeReq) {
 	if len(live) == 0 {
 		return
 	}
+	careful := false
 	for attempt := 1; ; attempt++ {
-		race := w.attempt(live, attempt > 1)
+		race := w.attempt(live, attempt > 1, careful)
 		if race == nil {
 			return
+		}
+		if race == errUndo {
+			// Not a race: the same attempt again, each function in a
+			// savepoint.
+			careful = true
+			attempt--
+			continue
 		}
 		if attempt == maxAttempts {
 			answerAll(live, fmt.Errorf("sqlstore: %d attempts lost races, the last with %w: %w", attempt, race, errBusy))
@@ -180,10 +200,29 @@ func (w *writer) runBatch(batch []*writeReq) {
 	}
 }
 
+// errUndo is attempt's answer when a function failed after it wrote,
+// without a savepoint to undo only its own work: the transaction was rolled
+// back and the batch must run again with savepoints.
+var errUndo = errors.New("sqlstore: a function failed after it wrote; run the batch again with savepoints")
+
+// carefulFor is how long batches keep a savepoint per function after one
+// was run again (errUndo): a stream of such failures costs a savepoint per
+// function, as it did before savepoints were lazy, not a batch run twice.
+const carefulFor = time.Second
+
 // attempt runs the batch once, alone among writers if alone is set. It
 // answers every caller, or, when the transaction lost a race, answers none,
 // rolls back and returns the error that said so.
-func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
+//
+// Savepoints are lazy where the dialect allows (lazySavepoints) and careful
+// is not set: a function runs without one, since a function that succeeds
+// needs none (two statements of the writer's time saved per function), nor
+// does one that fails having run only SELECTs. One that fails after it
+// wrote cannot be undone alone: the transaction is rolled back, nobody
+// answered, and attempt returns errUndo for runBatch to run the batch again
+// with a savepoint per function. Functions may be run more than once
+// anyway (Store.Update).
+func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 	// The writer's own statements never take a caller's context: the driver
 	// interrupts a statement whose context ends, and an interrupted write
 	// rolls back the whole transaction, other callers' work included.
@@ -198,6 +237,8 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
 		return nil
 	}
+	w.ended.Store(false)
+	lazy := w.hooked && !careful && time.Now().After(w.carefulUntil)
 	if err := w.db.facts.beganBatch(ctx, conn); err != nil {
 		w.abort(ctx)
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
@@ -211,7 +252,24 @@ func (w *writer) attempt(live []*writeReq, alone bool) (race error) {
 	}()
 	results := make([]error, len(live))
 	for i, r := range live {
-		fnErr, fatal := runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts, w.pending)
+		var fnErr, fatal error
+		if lazy {
+			var undo bool
+			fnErr, fatal, undo = runLazily(r, conn, w.db.dialect.retryable, w.db.facts, w.pending)
+			if undo && fatal == nil {
+				w.rollback(ctx)
+				w.carefulUntil = time.Now().Add(carefulFor)
+				w.db.reruns.Add(1)
+				return errUndo
+			}
+		} else {
+			fnErr, fatal = runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts, w.pending)
+		}
+		if fatal == nil && w.ended.Load() {
+			// SQLite rolled the transaction back by itself: what follows
+			// would run outside any transaction, a statement at a time.
+			fatal = errEnded
+		}
 		if fatal != nil {
 			if w.isRace(fatal) {
 				w.rollback(ctx)
@@ -325,8 +383,31 @@ func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
 			return nil, err
 		}
 		w.conn = &stmtConn{conn: c, stmts: map[string]*sql.Stmt{}}
+		w.hooked = w.db.dialect.lazySavepoints && w.hookRollback(c)
 	}
 	return w.conn, nil
+}
+
+// rollbackHooker is the part of modernc.org/sqlite's connection that
+// reports rollbacks.
+type rollbackHooker interface {
+	RegisterRollbackHook(sqlite.RollbackHookFn)
+}
+
+// hookRollback has c report every rollback of its transaction in w.ended:
+// SQLite's own after an error (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM)
+// included, which leaves no savepoint to find. It reports whether the
+// driver took the hook.
+func (w *writer) hookRollback(c *sql.Conn) bool {
+	hooked := false
+	_ = c.Raw(func(dc any) error {
+		if h, ok := dc.(rollbackHooker); ok {
+			h.RegisterRollbackHook(func() { w.ended.Store(true) })
+			hooked = true
+		}
+		return nil
+	})
+	return hooked
 }
 
 func (w *writer) dropConn() {
@@ -341,6 +422,28 @@ func answerAll(reqs []*writeReq, err error) {
 	for _, r := range reqs {
 		r.done <- err
 	}
+}
+
+// errEnded is the fatal error of a batch whose transaction SQLite rolled
+// back by itself.
+var errEnded = errors.New("sqlstore: the transaction was rolled back by the database")
+
+// runLazily runs r.fn without a savepoint. fnErr and fatal are as for
+// runInSavepoint; undo is set when fn failed after it wrote, which only
+// rolling back the whole transaction can undo.
+func runLazily(r *writeReq, conn *stmtConn, isRace func(error) bool, facts *factsCache, pending *pendingWrites) (fnErr, fatal error, undo bool) {
+	if err := r.ctx.Err(); err != nil {
+		return err, nil, false
+	}
+	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace, facts: facts, pending: pending}}
+	fnErr = callRecovering(r.fn, t)
+	t.done.Store(true)
+	if race := t.race.Load(); race != nil {
+		return fnErr, *race, false
+	}
+	// A function that failed having only read leaves the transaction as it
+	// found it, and what it read (the facts cache) is still true.
+	return fnErr, nil, fnErr != nil && t.wrote.Load()
 }
 
 // runInSavepoint runs r.fn inside SAVEPOINT fn. fnErr is what fn returned (or
