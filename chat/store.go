@@ -17,8 +17,8 @@ type Store interface {
 	// and may be batched: fn may share one commit with other Update calls
 	// (each in its own savepoint, so fn's error rolls back only fn's work).
 	// fn must not call Update, and may be run more than once (PostgreSQL
-	// reruns a batch that lost a race, SQLite one whose function failed
-	// after it wrote), so it keeps no state between runs
+	// reruns a batch that lost a race, and either one whose function
+	// failed after it wrote), so it keeps no state between runs
 	// beyond what it resets itself. If ctx ends while the call is still queued,
 	// Update returns ctx.Err() and fn never runs; once fn has started,
 	// Update returns the real outcome. Once fn has its place in the

@@ -46,9 +46,14 @@ type dialect struct {
 	cacheSendFacts bool
 	// lazySavepoints: the writer runs a batch's functions without a
 	// savepoint each, and the batch again with them when a function that
-	// wrote fails (see writer.attempt). Needs the driver's rollback hook,
-	// which tells the writer when SQLite ended a transaction by itself.
+	// wrote fails (see writer.attempt).
 	lazySavepoints bool
+	// failedStatementAborts: a statement that fails dooms the whole
+	// transaction (PostgreSQL), so a lazy batch in which one failed runs
+	// again with savepoints. Where it does not (SQLite undoes the one
+	// statement), the driver's rollback hook must tell the writer when the
+	// database ended a transaction by itself, or savepoints stay eager.
+	failedStatementAborts bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

@@ -31,10 +31,10 @@
 //     the transaction's statements run on one connection, which cannot run
 //     two at once, and two appends to one conversation at once could take
 //     the same number.
-//   - fn may run more than once (PostgreSQL, below; and on SQLite, whose
-//     functions run without a savepoint each, when a function of its batch
-//     fails after it wrote: see writer.attempt): it must start from scratch
-//     each time, resetting whatever it collects outside the Tx.
+//   - fn may run more than once (PostgreSQL, below; and, as functions run
+//     without a savepoint each, when a function of its batch fails after it
+//     wrote: see writer.attempt): it must start from scratch each time,
+//     resetting whatever it collects outside the Tx.
 //
 // # Several nodes: PostgreSQL
 //

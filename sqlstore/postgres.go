@@ -75,10 +75,14 @@ func postgresDialect() dialect {
 		// Each function's savepoint that writes is a subtransaction with its
 		// own id; past 64 in one transaction PostgreSQL's per-backend cache of
 		// them overflows, and every snapshot of every session slows down.
-		maxBatch:      64,
-		viewIsolation: sql.LevelRepeatableRead, // one snapshot for the whole View
-		retryable:     isPostgresRace,
-		migrationLock: advisoryLock{id: migrationLockID},
+		// (Savepoints are lazy, but a batch run again takes one per
+		// function.)
+		maxBatch:              64,
+		lazySavepoints:        true,
+		failedStatementAborts: true,
+		viewIsolation:         sql.LevelRepeatableRead, // one snapshot for the whole View
+		retryable:             isPostgresRace,
+		migrationLock:         advisoryLock{id: migrationLockID},
 	}
 }
 

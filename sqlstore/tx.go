@@ -52,6 +52,9 @@ type readTx struct {
 	// wrote is set once the function may have changed something: it ran a
 	// statement that is not a plain SELECT, or put a write off (pending).
 	wrote atomic.Bool
+	// failed is set once a statement of the function failed (sql.ErrNoRows
+	// is no failure): on PostgreSQL the transaction is then doomed.
+	failed atomic.Bool
 }
 
 // writeTx implements chat.Tx.
@@ -77,7 +80,11 @@ func (t *readTx) stmtContext(ctx context.Context) (context.Context, error) {
 
 // note records err if it is a lost race (see isRace) and returns it.
 func (t *readTx) note(err error) error {
-	if err != nil && t.isRace != nil && t.isRace(err) {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	t.failed.Store(true)
+	if t.isRace != nil && t.isRace(err) {
 		t.race.CompareAndSwap(nil, &err)
 	}
 	return err
@@ -150,6 +157,7 @@ func (t *readTx) queryRow(ctx context.Context, query string, args ...any) scanne
 	}
 	row := t.tx.QueryRowContext(ctx, query, args...)
 	if t.isRace == nil {
+		// Not PostgreSQL's writer: nobody needs to know of a failure.
 		return row
 	}
 	return notingRow{row, t}

@@ -97,12 +97,13 @@ type writer struct {
 	// pending is the running transaction's put-off writes (SQLite), nil
 	// where the dialect does not defer them.
 	pending *pendingWrites
-	// hooked is set when the connection's rollback hook is in place (lazy
-	// savepoints need it); ended is set by that hook when the connection's
+	// lazy is set when the connection may run functions without a
+	// savepoint each (dialect.lazySavepoints, and on SQLite its rollback
+	// hook in place); ended is set by that hook when the connection's
 	// transaction ends by rollback, the writer's own or SQLite's after an
 	// I/O error, a full disk, a lack of memory.
-	hooked bool
-	ended  atomic.Bool
+	lazy  bool
+	ended atomic.Bool
 	// carefulUntil: batches run with a savepoint per function until then,
 	// after a batch had to be run again (see attempt).
 	carefulUntil time.Time
@@ -238,7 +239,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 		return nil
 	}
 	w.ended.Store(false)
-	lazy := w.hooked && !careful && time.Now().After(w.carefulUntil)
+	lazy := w.lazy && !careful && time.Now().After(w.carefulUntil)
 	if err := w.db.facts.beganBatch(ctx, conn); err != nil {
 		w.abort(ctx)
 		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
@@ -255,7 +256,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 		var fnErr, fatal error
 		if lazy {
 			var undo bool
-			fnErr, fatal, undo = runLazily(r, conn, w.db.dialect.retryable, w.db.facts, w.pending)
+			fnErr, fatal, undo = runLazily(r, conn, w.db.dialect, w.db.facts, w.pending)
 			if undo && fatal == nil {
 				w.rollback(ctx)
 				w.carefulUntil = time.Now().Add(carefulFor)
@@ -383,7 +384,8 @@ func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
 			return nil, err
 		}
 		w.conn = &stmtConn{conn: c, stmts: map[string]*sql.Stmt{}}
-		w.hooked = w.db.dialect.lazySavepoints && w.hookRollback(c)
+		d := w.db.dialect
+		w.lazy = d.lazySavepoints && (d.failedStatementAborts || w.hookRollback(c))
 	}
 	return w.conn, nil
 }
@@ -429,13 +431,14 @@ func answerAll(reqs []*writeReq, err error) {
 var errEnded = errors.New("sqlstore: the transaction was rolled back by the database")
 
 // runLazily runs r.fn without a savepoint. fnErr and fatal are as for
-// runInSavepoint; undo is set when fn failed after it wrote, which only
-// rolling back the whole transaction can undo.
-func runLazily(r *writeReq, conn *stmtConn, isRace func(error) bool, facts *factsCache, pending *pendingWrites) (fnErr, fatal error, undo bool) {
+// runInSavepoint; undo is set when only rolling back the whole transaction
+// can undo what fn did: it failed after it wrote, or (PostgreSQL) one of
+// its statements failed, which doomed the transaction.
+func runLazily(r *writeReq, conn *stmtConn, d dialect, facts *factsCache, pending *pendingWrites) (fnErr, fatal error, undo bool) {
 	if err := r.ctx.Err(); err != nil {
 		return err, nil, false
 	}
-	t := &writeTx{readTx{tx: conn, detach: true, isRace: isRace, facts: facts, pending: pending}}
+	t := &writeTx{readTx{tx: conn, detach: true, isRace: d.retryable, facts: facts, pending: pending}}
 	fnErr = callRecovering(r.fn, t)
 	t.done.Store(true)
 	if race := t.race.Load(); race != nil {
@@ -443,7 +446,8 @@ func runLazily(r *writeReq, conn *stmtConn, isRace func(error) bool, facts *fact
 	}
 	// A function that failed having only read leaves the transaction as it
 	// found it, and what it read (the facts cache) is still true.
-	return fnErr, nil, fnErr != nil && t.wrote.Load()
+	undo = fnErr != nil && t.wrote.Load() || d.failedStatementAborts && t.failed.Load()
+	return fnErr, nil, undo
 }
 
 // runInSavepoint runs r.fn inside SAVEPOINT fn. fnErr is what fn returned (or
