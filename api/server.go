@@ -131,7 +131,6 @@ type Server struct {
 	loginByName  *limiter
 	registerAddr *limiter
 	sends        *limiter // by user id; nil for no limit
-	workers      *workers // run the sockets' pipelined sends
 	pinger       *pinger  // pings the WebSockets
 
 	mux *http.ServeMux
@@ -166,7 +165,6 @@ func New(svc *chat.Service, h *hub.Hub, log *slog.Logger, static http.Handler, c
 		loginByName:  newLimiter(cfg.LoginRate, cfg.LoginBurst),
 		registerAddr: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
 		sends:        sendLimiter(cfg),
-		workers:      newWorkers(log),
 		pinger:       newPinger(cfg.PingInterval, cfg.PingTimeout),
 		mux:          http.NewServeMux(),
 	}

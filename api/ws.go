@@ -369,7 +369,7 @@ func closeFor(r hub.CloseReason) (websocket.StatusCode, string) {
 // drain is writing one).
 func (s *Server) readFrames(ctx context.Context, ws *websocket.Conn, sock *sockReader, conn *hub.Conn, a *authInfo, reply func(any) error) {
 	bad := 0
-	lane := &sendLane{reply: reply, workers: s.workers}
+	lane := &sendLane{reply: reply}
 	defer lane.wait()
 	for {
 		// An idle socket waits here, not in ws.Read (see sockReader).
@@ -447,8 +447,7 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 		if err := chat.CheckSend(f.ClientID, f.Body); err != nil {
 			return fail(f.Ref, err)
 		}
-		lane.send(ctx, func(ctx context.Context) any { return s.sendFrame(ctx, &f, a) })
-		return nil // lane answers
+		return lane.send(ctx, s, &f, a) // nil when the lane answers
 	case "read":
 		m, err := s.chat.MarkRead(ctx, a.user.ID, f.ConversationID, f.Seq)
 		if err != nil {
@@ -473,25 +472,6 @@ func (s *Server) handleClientFrame(ctx context.Context, typ websocket.MessageTyp
 	}
 }
 
-// sendFrame stores a send frame's message and returns its ack or error
-// frame. A panic is answered as an internal error, as in clientFrame: it
-// runs in a worker, for the socket's sendLane.
-func (s *Server) sendFrame(ctx context.Context, f *clientFrame, a *authInfo) (reply any) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				s.log.Error("panic handling a websocket send", "user", a.user.ID, "panic", v, "stack", string(debug.Stack()))
-			}
-			reply = errorFrame{Type: "error", Ref: f.Ref, Error: internalError}
-		}
-	}()
-	msg, _, err := s.chat.Send(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body)
-	if err != nil {
-		return s.frameError(a, f.Ref, err)
-	}
-	return sendAck(f.Ref, msg)
-}
-
 // sendAck is a send's ack: json.Marshal(ackFrame{Type: "ack", Ref: ref,
 // Message: msg}), encoded by hand (chat.AppendMessageJSON), as a send's
 // live frame is.
@@ -511,43 +491,56 @@ func sendAck(ref string, msg *chat.Message) any {
 // answered; the socket's reader waits when that many are pending.
 const maxPipelinedSends = 32
 
-// sendLane pipelines one socket's send frames. The socket's reader hands
-// each to the lane, which runs it in one of the server's workers, and
-// reads the next frame as soon as the send has its place in the store's
-// writer queue (chat.WhenQueued), not once it has committed: a socket's
-// sends therefore commit in the order they were read, and a bot or a busy
-// client on one socket sends as fast as the writer commits, not one
-// message per commit.
-// Acks go out as their commits land, in that order for sends that share
-// none; a client matches them by ref. Other frames are still handled one
-// at a time by the reader and may overtake pending sends.
+// sendLane pipelines one socket's send frames. The socket's reader queues
+// each send in the store's writer (chat.SendAsync) and reads the next
+// frame as soon as the send has its place there, not once it has
+// committed: a socket's sends therefore commit in the order they were
+// read, and a bot or a busy client on one socket sends as fast as the
+// writer commits, not one message per commit. The ack goes out from the
+// store's answering goroutine once the commit lands (sends are answered in
+// commit order); no goroutine waits per send. A client matches acks by
+// ref. Other frames are still handled one at a time by the reader and may
+// overtake pending sends.
 type sendLane struct {
-	reply   func(any) error
-	workers *workers
-	slots   chan struct{} // made at the first send: an idle socket has none
-	wg      sync.WaitGroup
+	reply func(any) error
+	slots chan struct{} // made at the first send: an idle socket has none
+	wg    sync.WaitGroup
 }
 
-// send runs fn, which stores a send, and answers with what it returns. It
-// returns once fn's transaction is queued, or fn has returned without one.
-func (l *sendLane) send(ctx context.Context, fn func(context.Context) any) {
+// send queues f's message and returns nil, the lane answering once it is
+// stored, or returns the error frame of a send that could not be queued.
+func (l *sendLane) send(ctx context.Context, s *Server, f *clientFrame, a *authInfo) any {
 	if l.slots == nil {
 		l.slots = make(chan struct{}, maxPipelinedSends)
 	}
 	l.slots <- struct{}{}
-	queued := make(chan struct{})
-	var once sync.Once
-	mark := func() { once.Do(func() { close(queued) }) }
 	l.wg.Add(1)
-	l.workers.run(func() {
+	ref := f.Ref
+	err := s.chat.SendAsync(ctx, a.user.ID, f.ConversationID, f.ClientID, f.Body, func(msg *chat.Message, _ bool, err error) {
 		defer l.wg.Done()
 		defer func() { <-l.slots }()
-		defer mark()
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic answering a websocket send", "user", a.user.ID, "panic", v, "stack", string(debug.Stack()))
+				_ = l.reply(errorFrame{Type: "error", Ref: ref, Error: internalError})
+			}
+		}()
+		var reply any
+		if err != nil {
+			reply = s.frameError(a, ref, err)
+		} else {
+			reply = sendAck(ref, msg)
+		}
 		// A failed reply means the socket has failed: its reader finds out
 		// at its next read.
-		_ = l.reply(fn(chat.WhenQueued(ctx, mark)))
+		_ = l.reply(reply)
 	})
-	<-queued
+	if err != nil {
+		<-l.slots
+		l.wg.Done()
+		return s.frameError(a, ref, err)
+	}
+	return nil
 }
 
 // wait returns once every pending send has been answered.

@@ -22,16 +22,48 @@ type ReadMarker struct {
 // ENOTFOUND if the conversation does not exist or the caller is not a member;
 // ENOTFRIEND if the members of a direct conversation are no longer friends.
 func (s *Service) Send(ctx context.Context, userID, conversationID int64, clientID, body string) (*Message, bool, error) {
-	if err := checkClientID(clientID); err != nil {
+	if err := CheckSend(clientID, body); err != nil {
 		return nil, false, err
 	}
-	if err := checkBody(body); err != nil {
+	var r sent
+	if err := s.update(ctx, s.sendTx(ctx, userID, conversationID, clientID, body, &r)); err != nil {
 		return nil, false, err
 	}
-	var msg *Message
-	var created bool
-	err := s.update(ctx, func(tx Tx, out *outbox) error {
-		msg, created = nil, false
+	return r.msg, r.created, nil
+}
+
+// SendAsync is Send without the wait, for a transport that pipelines a
+// socket's sends: it returns once the send has its place in the store's
+// queue (or with Send's error for bad input, or the store's for a send it
+// could not queue, and then done is never called), and done is called with
+// what Send would have returned once the message is stored and published.
+// Where the store can (AsyncStore), done runs on the store's answering
+// goroutine, in commit order, so that no goroutine waits per send; it must
+// return quickly and must not call the Service's writing methods.
+func (s *Service) SendAsync(ctx context.Context, userID, conversationID int64, clientID, body string, done func(msg *Message, created bool, err error)) error {
+	if err := CheckSend(clientID, body); err != nil {
+		return err
+	}
+	r := new(sent)
+	return s.updateAsync(ctx, s.sendTx(ctx, userID, conversationID, clientID, body, r), func(err error) {
+		if err != nil {
+			done(nil, false, err)
+			return
+		}
+		done(r.msg, r.created, nil)
+	})
+}
+
+// sent is what a send's transaction leaves for its caller.
+type sent struct {
+	msg     *Message
+	created bool
+}
+
+// sendTx is Send's transaction, leaving its outcome in r.
+func (s *Service) sendTx(ctx context.Context, userID, conversationID int64, clientID, body string, r *sent) func(tx Tx, out *outbox) error {
+	return func(tx Tx, out *outbox) error {
+		r.msg, r.created = nil, false
 		// One statement reads the conversation, its members and every fact
 		// the rules look at; the writer is the node's bottleneck.
 		f, err := tx.SendFacts(ctx, conversationID, userID)
@@ -44,7 +76,7 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 			// A retry of what was stored gets the stored answer, whatever
 			// the rules say now.
 			if prior, perr := s.priorLocked(ctx, tx, conversationID, userID, clientID); prior != nil || perr != nil {
-				msg = prior
+				r.msg = prior
 				return perr
 			}
 			return err
@@ -57,7 +89,7 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 			if perr == nil && prior == nil {
 				perr = err
 			}
-			msg = prior
+			r.msg = prior
 			if perr != nil {
 				return perr
 			}
@@ -69,13 +101,9 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 		if err := tx.SetOwnRead(ctx, conversationID, userID, m.Seq); err != nil {
 			return err
 		}
-		msg, created = m, true
+		r.msg, r.created = m, true
 		return out.message(m, f.Members)
-	})
-	if err != nil {
-		return nil, false, err
 	}
-	return msg, created, nil
 }
 
 // priorLocked returns the message the sender already stored with clientID,

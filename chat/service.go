@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -220,6 +221,68 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error)
 	out.encode(s.Log)
 	notices = out.notices
 	return nil
+}
+
+// updateAsync is update for a caller that does not wait (see SendAsync):
+// it returns once fn has its place in the store's queue, or with the error
+// that kept it out, and then gets update's outcome. With an AsyncStore the
+// encoding, the publishing in commit order and then run on the store's
+// answering goroutine; with another store, in a goroutine of their own.
+func (s *Service) updateAsync(ctx context.Context, fn func(tx Tx, out *outbox) error, then func(error)) error {
+	as, ok := s.Store.(AsyncStore)
+	if !ok {
+		queued, ran := make(chan struct{}), make(chan error, 1)
+		var once sync.Once
+		mark := func() { once.Do(func() { close(queued) }) }
+		go func() {
+			err := s.update(WhenQueued(ctx, mark), fn)
+			select {
+			case <-queued:
+				then(err)
+			default:
+				ran <- err // never queued: the caller learns it instead
+			}
+		}()
+		select {
+		case <-queued:
+			return nil
+		case err := <-ran:
+			if err == nil {
+				then(nil) // stored by a store that does not tell queueing
+			}
+			return err
+		}
+	}
+	out := new(outbox)
+	ticketed := false
+	var ticket uint64
+	return as.UpdateAsync(ctx, func(tx Tx) error {
+		if ticketed {
+			s.order.deposit(ctx, ticket, nil, s.publishLogged) // run again: see update
+			ticketed = false
+		}
+		out.notices, out.frames = out.notices[:0], out.frames[:0]
+		if err := fn(tx, out); err != nil {
+			return err
+		}
+		if len(out.notices) > 0 && s.Bus != nil {
+			ticket, ticketed = s.order.take(), true
+		}
+		return nil
+	}, func(err error) {
+		if ticketed {
+			func() {
+				// Deposited whatever happens, as in update.
+				var notices []Notice
+				defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
+				if err == nil {
+					out.encode(s.Log)
+					notices = out.notices
+				}
+			}()
+		}
+		then(err)
+	})
 }
 
 // publishLogged sends notices on the Bus. A failed publish is logged, not

@@ -6,6 +6,16 @@ import (
 	"time"
 )
 
+// AsyncStore is a Store that can queue a transaction without waiting for
+// it (sqlstore.DB): UpdateAsync queues fn as Update would and returns, or
+// returns the error that kept fn out of the queue (and then is never
+// called); then gets Update's outcome, once, on the store's answering
+// goroutine, in commit order. then must return quickly and must not call
+// Update.
+type AsyncStore interface {
+	UpdateAsync(ctx context.Context, fn func(Tx) error, then func(error)) error
+}
+
 // Store is Parley's persistence. All reads and writes happen inside a
 // transaction: Update for read-write, View for read-only. Implementations live
 // in sqlstore (SQLite and PostgreSQL); chattest.TestStore is the conformance

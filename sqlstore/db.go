@@ -27,6 +27,10 @@ type DB struct {
 	queue      chan *writeReq // Update -> writer
 	stop       chan struct{}  // closed by Close once no Update can enqueue
 	writerDone chan struct{}  // closed by the writer when it returns
+	// answers carries each batch's UpdateAsync outcomes from the writer to
+	// the answerer, which closes answererDone when answers is closed.
+	answers      chan []answered
+	answererDone chan struct{}
 
 	mu       sync.Mutex     // guards closed; held around inflight.Add so Close's Wait never races an Add
 	closed   bool           // set by Close: no new Update is accepted
@@ -53,6 +57,10 @@ func newDB(d dialect, write, read *sql.DB) *DB {
 		queue:      make(chan *writeReq, 4*maxBatch),
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		// Room for a few commits' answers: the writer goes on while the
+		// answerer is busy with the last one's.
+		answers:      make(chan []answered, 16),
+		answererDone: make(chan struct{}),
 	}
 	if d.prepareReads {
 		db.readStmts = newReadStmts(read)
@@ -61,6 +69,7 @@ func newDB(d dialect, write, read *sql.DB) *DB {
 		db.facts = newFactsCache()
 	}
 	go db.runWriter()
+	go db.runAnswerer()
 	return db
 }
 
@@ -136,6 +145,8 @@ func (db *DB) Close() error {
 		db.inflight.Wait()
 		close(db.stop)
 		<-db.writerDone
+		close(db.answers) // every answer was called: inflight is 0
+		<-db.answererDone
 		if db.readStmts != nil {
 			db.readStmts.close()
 		}

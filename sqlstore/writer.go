@@ -41,6 +41,77 @@ type writeReq struct {
 	fn    func(chat.Tx) error
 	state atomic.Int32
 	done  chan error // buffered: the writer never waits for the caller
+	// then, set by UpdateAsync instead of done, is called by the answerer.
+	then func(error)
+}
+
+// answer gives r its outcome: into done for Update, which wakes its
+// caller; for UpdateAsync, into the batch's answers, which the answerer
+// calls in order once the writer is done with the batch.
+func (w *writer) answer(r *writeReq, err error) {
+	if r.then == nil {
+		r.done <- err
+		return
+	}
+	w.answers = append(w.answers, answered{r.then, err})
+}
+
+// answered is an UpdateAsync call's outcome, waiting for the answerer.
+type answered struct {
+	then func(error)
+	err  error
+}
+
+// UpdateAsync is Update without the wait: it queues fn and returns, and
+// then is called with what Update would have returned, once, on the
+// store's answering goroutine, in commit order with the other UpdateAsync
+// calls' answers. Each caller of Update is a goroutine the writer wakes
+// after a commit, a few hundred at once under load; the answerer is one.
+// UpdateAsync returns an error, and then is never called, when the store
+// is closed or ctx ends before fn has its place in the queue; fn runs as
+// for Update (WhenQueued's hook included), but once queued it always runs
+// or learns its context's error.
+//
+// then must return quickly and must not call Update or Close: every later
+// answer waits for it, and so, once the answers back up, does the writer.
+// A panic in then is recovered.
+func (db *DB) UpdateAsync(ctx context.Context, fn func(chat.Tx) error, then func(error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	db.inflight.Add(1)
+	db.mu.Unlock()
+	r := &writeReq{ctx: ctx, fn: fn, then: then}
+	select {
+	case db.queue <- r:
+	case <-ctx.Done():
+		db.inflight.Done()
+		return ctx.Err()
+	}
+	chat.Queued(ctx)
+	return nil
+}
+
+// runAnswerer calls the UpdateAsync answers the writer hands over, batch
+// after batch, until Close.
+func (db *DB) runAnswerer() {
+	defer close(db.answererDone)
+	for batch := range db.answers {
+		for _, a := range batch {
+			callThen(a.then, a.err)
+			db.inflight.Done()
+		}
+	}
+}
+
+func callThen(then func(error), err error) {
+	defer func() { _ = recover() }() // the answerer must survive for the answers after it
+	then(err)
 }
 
 // Update runs fn in a read-write transaction, possibly in the same commit as
@@ -107,6 +178,8 @@ type writer struct {
 	// carefulUntil: batches run with a savepoint per function until then,
 	// after a batch had to be run again (see attempt).
 	carefulUntil time.Time
+	// answers collects the batch's UpdateAsync outcomes for the answerer.
+	answers []answered
 }
 
 // runWriter takes whatever is queued, up to maxBatch, and commits it as one
@@ -137,6 +210,10 @@ func (db *DB) runWriter() {
 			}
 		}
 		w.runBatch(batch)
+		if len(w.answers) > 0 {
+			db.answers <- w.answers
+			w.answers = nil
+		}
 		clear(batch) // let answered requests be collected
 		batch = batch[:0]
 	}
@@ -190,7 +267,7 @@ func (w *writer) runBatch(batch []*writeReq) {
 			continue
 		}
 		if attempt == maxAttempts {
-			answerAll(live, fmt.Errorf("sqlstore: %d attempts lost races, the last with %w: %w", attempt, race, errBusy))
+			w.answerAll(live, fmt.Errorf("sqlstore: %d attempts lost races, the last with %w: %w", attempt, race, errBusy))
 			return
 		}
 		w.db.retries.Add(1)
@@ -235,14 +312,14 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 	w.pending.reset()
 	conn, err := w.begin(ctx, begin)
 	if err != nil {
-		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
+		w.answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
 		return nil
 	}
 	w.ended.Store(false)
 	lazy := w.lazy && !careful && time.Now().After(w.carefulUntil)
 	if err := w.db.facts.beganBatch(ctx, conn); err != nil {
 		w.abort(ctx)
-		answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
+		w.answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
 		return nil
 	}
 	committed := false
@@ -290,7 +367,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 				if !alive {
 					err = fmt.Errorf("sqlstore: connection lost: %w: %w", errUnavailable, err)
 				}
-				o.done <- err
+				w.answer(o, err)
 			}
 			return nil
 		}
@@ -298,7 +375,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 	}
 	if err := w.pending.flush(ctx, conn); err != nil {
 		w.abort(ctx)
-		answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
+		w.answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
 		return nil
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -307,7 +384,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 			return err
 		}
 		w.abort(ctx)
-		answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
+		w.answerAll(live, fmt.Errorf("sqlstore: commit: %w: %w", errUnavailable, err))
 		return nil
 	}
 	committed = true
@@ -315,7 +392,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 	w.db.commits.Add(1)
 	w.db.updates.Add(int64(len(live)))
 	for i, r := range live {
-		r.done <- results[i]
+		w.answer(r, results[i])
 	}
 	return nil
 }
@@ -420,9 +497,9 @@ func (w *writer) dropConn() {
 	}
 }
 
-func answerAll(reqs []*writeReq, err error) {
+func (w *writer) answerAll(reqs []*writeReq, err error) {
 	for _, r := range reqs {
-		r.done <- err
+		w.answer(r, err)
 	}
 }
 
