@@ -2,7 +2,10 @@ package chat_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,5 +112,50 @@ func TestSendAsyncAnswersAsSend(t *testing.T) {
 				t.Errorf("Send after the async ones: %+v, %v; want seq 2", m, err)
 			}
 		})
+	}
+}
+
+// panicBus panics at its first publish.
+type panicBus struct{ n atomic.Int32 }
+
+func (b *panicBus) Publish(context.Context, ...chat.Notice) error {
+	if b.n.Add(1) == 1 {
+		panic("publish")
+	}
+	return nil
+}
+
+func (b *panicBus) Subscribe(func(chat.Notice)) func() { return func() {} }
+
+// A send whose publish panics is still answered (the socket that sent it
+// waits for the answer), and later sends are too.
+func TestSendAsyncAnswersWhenPublishPanics(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenSQLite(ctx, t.TempDir()+"/parley.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc, err := chat.NewService(db, &panicBus{}, password.Fast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	alice := chattest.MustCreateAccount(t, db, "alice", "Alice")
+	bob := chattest.MustCreateAccount(t, db, "bob", "Bob")
+	c := chattest.MustMakeFriends(t, db, alice.ID, bob.ID)
+	for _, id := range []string{"a1", "a2"} {
+		got := make(chan error, 1)
+		if err := svc.SendAsync(ctx, alice.ID, c.ID, id, "hi", func(_ *chat.Message, _ bool, err error) { got <- err }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Errorf("send %s answered %v, want nil: it is stored", id, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("send %s was never answered", id)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -235,7 +236,7 @@ func (s *Service) updateAsync(ctx context.Context, fn func(tx Tx, out *outbox) e
 		var once sync.Once
 		mark := func() { once.Do(func() { close(queued) }) }
 		go func() {
-			err := s.update(WhenQueued(ctx, mark), fn)
+			err := s.updateRecovering(WhenQueued(ctx, mark), fn)
 			select {
 			case <-queued:
 				then(err)
@@ -270,19 +271,33 @@ func (s *Service) updateAsync(ctx context.Context, fn func(tx Tx, out *outbox) e
 		}
 		return nil
 	}, func(err error) {
+		// then is called whatever happens, a panic while encoding or
+		// publishing included (the caller's socket waits for its answer),
+		// and after the deposit, so that an ack follows its message.
+		defer func() { then(err) }()
 		if ticketed {
-			func() {
-				// Deposited whatever happens, as in update.
-				var notices []Notice
-				defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
-				if err == nil {
-					out.encode(s.Log)
-					notices = out.notices
-				}
-			}()
+			// Deposited whatever happens, as in update.
+			var notices []Notice
+			defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
+			if err == nil {
+				out.encode(s.Log)
+				notices = out.notices
+			}
 		}
-		then(err)
 	})
+}
+
+// updateRecovering is update for a goroutine of its own, which nothing
+// else guards: a panic after the commit (while encoding) is logged and
+// returned as an internal error.
+func (s *Service) updateRecovering(ctx context.Context, fn func(tx Tx, out *outbox) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.Log.Error("panic after a send's commit", "panic", v, "stack", string(debug.Stack()))
+			err = Errorf(EINTERNAL, "internal error")
+		}
+	}()
+	return s.update(ctx, fn)
 }
 
 // publishLogged sends notices on the Bus. A failed publish is logged, not

@@ -3,9 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/parleychat/parley/chat"
 	"github.com/parleychat/parley/chattest"
@@ -119,5 +122,30 @@ func TestUpdateAsyncRefusalsAndClose(t *testing.T) {
 	}
 	if err := db.UpdateAsync(context.Background(), func(chat.Tx) error { return nil }, never); !errors.Is(err, sqlstore.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// A closed store lets go of everything: the driver's rollback hook, kept
+// in a map of the driver's, must not keep the writer and its DB.
+func TestAClosedStoreIsCollected(t *testing.T) {
+	open := func() weak.Pointer[sqlstore.DB] {
+		db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(context.Background(), func(chat.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(db)
+	}
+	p := open()
+	for range 5 {
+		runtime.GC()
+	}
+	if p.Value() != nil {
+		t.Fatal("a closed DB is still reachable")
 	}
 }

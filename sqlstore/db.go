@@ -49,8 +49,11 @@ type DB struct {
 	reruns  atomic.Int64  // batches run again with savepoints (errUndo)
 }
 
-func newDB(d dialect, write, read *sql.DB) *DB {
+// newDB starts the store's writer and answerer on write and read; ckpt,
+// if not nil, checkpoints beside the writer.
+func newDB(d dialect, write, read *sql.DB, ckpt *checkpointer) *DB {
 	db := &DB{
+		ckpt:       ckpt,
 		dialect:    d,
 		write:      write,
 		read:       read,

@@ -54,6 +54,10 @@ type dialect struct {
 	// statement), the driver's rollback hook must tell the writer when the
 	// database ended a transaction by itself, or savepoints stay eager.
 	failedStatementAborts bool
+	// aborted, when set, tells from the connection whether its
+	// transaction is doomed by a failed statement (PostgreSQL: pgx's
+	// transaction status), which COMMIT would quietly roll back.
+	aborted func(*sql.Conn) bool
 
 	// viewIsolation is the isolation level of View's transactions: the one
 	// that gives a snapshot for the whole transaction.

@@ -190,3 +190,30 @@ func TestATransactionTheDatabaseRolledBackFailsTheWholeBatch(t *testing.T) {
 		t.Errorf("the next send got seq %d, want 2", m.Seq)
 	}
 }
+
+// On PostgreSQL a failed statement dooms the transaction, and COMMIT then
+// rolls back without an error. Whatever a function made of the failure,
+// and even when the Tx never saw it, a caller answered nil has its work
+// stored.
+func TestPostgresNobodyIsAnsweredForAQuietlyRolledBackCommit(t *testing.T) {
+	pg := mustPostgresDatabase(t)
+	f, alice, _, c := newFriendsFixture(t, func(tb testing.TB) *sqlstore.DB { return pg.mustOpenFresh(tb) })
+	ctx := context.Background()
+	errs := batchOf(t, f.db, func(tx chat.Tx) error {
+		return tx.AppendMessage(ctx, &chat.Message{ConversationID: c.ID, SenderID: alice.ID, ClientID: "a1", Kind: chat.MessageText, Body: "a1", CreatedAt: f.now})
+	}, func(tx chat.Tx) error {
+		sqlstore.ExecUnnoted(ctx, tx, "SELECT 1/0") // fails; nobody looks
+		return nil
+	})
+	lastSeq, msgs := stored(t, f, c.ID)
+	if errs[0] == nil && (lastSeq != 1 || len(msgs) != 1) {
+		t.Fatalf("the first function was answered nil, but the store holds last seq %d and %+v", lastSeq, msgs)
+	}
+	if errs[1] == nil {
+		t.Errorf("the function whose statement failed was answered nil")
+	}
+	// The store goes on.
+	if m := f.send(alice.ID, c.ID, "a2", ""); m.Seq != lastSeq+1 {
+		t.Errorf("the next send got seq %d, want %d", m.Seq, lastSeq+1)
+	}
+}

@@ -20,3 +20,10 @@ func ExecInTx(ctx context.Context, tx chat.Tx, query string) error {
 	_, err := tx.(*writeTx).exec(ctx, query)
 	return err
 }
+
+// ExecUnnoted runs query in an Update function's transaction behind the
+// Tx's back: its failure is not noted, as a statement whose error nobody
+// read would not be.
+func ExecUnnoted(ctx context.Context, tx chat.Tx, query string) {
+	_, _ = tx.(*writeTx).tx.ExecContext(ctx, query)
+}

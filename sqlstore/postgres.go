@@ -80,10 +80,25 @@ func postgresDialect() dialect {
 		maxBatch:              64,
 		lazySavepoints:        true,
 		failedStatementAborts: true,
+		aborted:               postgresAborted,
 		viewIsolation:         sql.LevelRepeatableRead, // one snapshot for the whole View
 		retryable:             isPostgresRace,
 		migrationLock:         advisoryLock{id: migrationLockID},
 	}
+}
+
+// postgresAborted reports whether c's transaction failed (a statement
+// failed in it, so that COMMIT would roll it back). It asks pgx, which
+// tracks the server's transaction status: no round trip.
+func postgresAborted(c *sql.Conn) bool {
+	aborted := false
+	_ = c.Raw(func(dc any) error {
+		if pc, ok := dc.(*stdlib.Conn); ok {
+			aborted = pc.Conn().PgConn().TxStatus() == 'E'
+		}
+		return nil
+	})
+	return aborted
 }
 
 // isPostgresRace reports whether err means that the transaction lost a race
@@ -179,7 +194,7 @@ func openPostgres(ctx context.Context, dsn string, answerTimeout time.Duration) 
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: postgres %s: %w", where, err)
 	}
-	return newDB(d, write, read), nil
+	return newDB(d, write, read, nil), nil
 }
 
 // advisoryLock is a goose session locker on a PostgreSQL session-level

@@ -111,6 +111,35 @@ func TestPostgresStopsAnswering(t *testing.T) {
 		recovered(t, "before commit")
 	})
 
+	t.Run("WithinAFunction", func(t *testing.T) {
+		// A statement in the middle of a function gets no answer: the
+		// batch fails as it is, and is not run again on a new connection
+		// (which would make its callers wait as long once more).
+		before := db.Stats()
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			done <- db.Update(context.Background(), func(tx chat.Tx) error {
+				if _, err := tx.AppendEvent(context.Background(), alice.ID, "test", nil, time.Now()); err != nil {
+					return err
+				}
+				proxy.silence(true)
+				_, err := tx.AppendEvent(context.Background(), alice.ID, "test", nil, time.Now())
+				return err
+			})
+		}()
+		select {
+		case err := <-done:
+			wantUnavailable(t, "Update", err, start)
+		case <-time.After(bound):
+			t.Fatalf("Update still waiting after %v", bound)
+		}
+		recovered(t, "within a function")
+		if after := db.Stats(); after.Reruns != before.Reruns {
+			t.Errorf("stats before %+v, after %+v: the batch whose server stopped answering was run again", before, after)
+		}
+	})
+
 	chattest.MustView(t, db, func(tx chat.ReadTx) error {
 		seq, err := tx.LastEventSeq(t.Context(), alice.ID)
 		if err != nil {

@@ -106,9 +106,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	db := newDB(sqliteDialect(), write, read)
-	db.ckpt = newCheckpointer(ckpt)
-	return db, nil
+	return newDB(sqliteDialect(), write, read, newCheckpointer(ckpt)), nil
 }
 
 // The three kinds of connection to a SQLite database.

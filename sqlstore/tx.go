@@ -52,9 +52,10 @@ type readTx struct {
 	// wrote is set once the function may have changed something: it ran a
 	// statement that is not a plain SELECT, or put a write off (pending).
 	wrote atomic.Bool
-	// failed is set once a statement of the function failed (sql.ErrNoRows
-	// is no failure): on PostgreSQL the transaction is then doomed.
-	failed atomic.Bool
+	// failure is the first error of a statement of the function
+	// (sql.ErrNoRows is no failure): on PostgreSQL the transaction is then
+	// doomed.
+	failure atomic.Pointer[error]
 }
 
 // writeTx implements chat.Tx.
@@ -83,7 +84,7 @@ func (t *readTx) note(err error) error {
 	if err == nil || errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	t.failed.Store(true)
+	t.failure.CompareAndSwap(nil, &err)
 	if t.isRace != nil && t.isRace(err) {
 		t.race.CompareAndSwap(nil, &err)
 	}

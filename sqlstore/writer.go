@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -76,6 +77,9 @@ type answered struct {
 // answer waits for it, and so, once the answers back up, does the writer.
 // A panic in then is recovered.
 func (db *DB) UpdateAsync(ctx context.Context, fn func(chat.Tx) error, then func(error)) error {
+	if then == nil {
+		return errors.New("sqlstore: UpdateAsync without a function to answer")
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -110,7 +114,12 @@ func (db *DB) runAnswerer() {
 }
 
 func callThen(then func(error), err error) {
-	defer func() { _ = recover() }() // the answerer must survive for the answers after it
+	defer func() {
+		// The answerer must survive for the answers after it.
+		if v := recover(); v != nil {
+			slog.Default().Error("sqlstore: an UpdateAsync answer panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	then(err)
 }
 
@@ -333,12 +342,20 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 		var fnErr, fatal error
 		if lazy {
 			var undo bool
-			fnErr, fatal, undo = runLazily(r, conn, w.db.dialect, w.db.facts, w.pending)
+			var failure error
+			fnErr, fatal, undo, failure = runLazily(r, conn, w.db.dialect, w.db.facts, w.pending)
 			if undo && fatal == nil {
-				w.rollback(ctx)
-				w.carefulUntil = time.Now().Add(carefulFor)
-				w.db.reruns.Add(1)
-				return errUndo
+				if timedOut(failure) {
+					// The server stopped answering (PostgreSQL): as with a
+					// savepoint, the batch fails; running it again would
+					// make its callers wait as long once more.
+					fatal = failure
+				} else if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+					fatal = err // the connection is gone: so is the batch
+				} else {
+					w.rerunCarefully()
+					return errUndo
+				}
 			}
 		} else {
 			fnErr, fatal = runInSavepoint(ctx, conn, r, w.db.dialect.retryable, w.db.facts, w.pending)
@@ -372,6 +389,14 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 			return nil
 		}
 		results[i] = fnErr
+	}
+	if lazy && w.db.dialect.aborted != nil && w.db.dialect.aborted(conn.conn) {
+		// A statement failed unnoticed (its error not seen by the Tx)
+		// and doomed the transaction, whose COMMIT would quietly roll
+		// back: run the batch again with savepoints, which find it.
+		w.rollback(ctx)
+		w.rerunCarefully()
+		return errUndo
 	}
 	if err := w.pending.flush(ctx, conn); err != nil {
 		w.abort(ctx)
@@ -492,6 +517,16 @@ func (w *writer) hookRollback(c *sql.Conn) bool {
 func (w *writer) dropConn() {
 	w.db.facts.lostConn()
 	if w.conn != nil {
+		if w.lazy && !w.db.dialect.failedStatementAborts {
+			// The driver keeps hooks in a map of its own, which would keep
+			// the writer (and with it the whole DB) after the connection.
+			_ = w.conn.conn.Raw(func(dc any) error {
+				if h, ok := dc.(rollbackHooker); ok {
+					h.RegisterRollbackHook(nil)
+				}
+				return nil
+			})
+		}
 		w.conn.close()
 		w.conn = nil
 	}
@@ -503,6 +538,13 @@ func (w *writer) answerAll(reqs []*writeReq, err error) {
 	}
 }
 
+// rerunCarefully notes that the batch is to run again with savepoints,
+// and the batches of the next carefulFor too.
+func (w *writer) rerunCarefully() {
+	w.carefulUntil = time.Now().Add(carefulFor)
+	w.db.reruns.Add(1)
+}
+
 // errEnded is the fatal error of a batch whose transaction SQLite rolled
 // back by itself.
 var errEnded = errors.New("sqlstore: the transaction was rolled back by the database")
@@ -511,20 +553,23 @@ var errEnded = errors.New("sqlstore: the transaction was rolled back by the data
 // runInSavepoint; undo is set when only rolling back the whole transaction
 // can undo what fn did: it failed after it wrote, or (PostgreSQL) one of
 // its statements failed, which doomed the transaction.
-func runLazily(r *writeReq, conn *stmtConn, d dialect, facts *factsCache, pending *pendingWrites) (fnErr, fatal error, undo bool) {
+func runLazily(r *writeReq, conn *stmtConn, d dialect, facts *factsCache, pending *pendingWrites) (fnErr, fatal error, undo bool, failure error) {
 	if err := r.ctx.Err(); err != nil {
-		return err, nil, false
+		return err, nil, false, nil
 	}
 	t := &writeTx{readTx{tx: conn, detach: true, isRace: d.retryable, facts: facts, pending: pending}}
 	fnErr = callRecovering(r.fn, t)
 	t.done.Store(true)
 	if race := t.race.Load(); race != nil {
-		return fnErr, *race, false
+		return fnErr, *race, false, nil
+	}
+	if f := t.failure.Load(); f != nil {
+		failure = *f
 	}
 	// A function that failed having only read leaves the transaction as it
 	// found it, and what it read (the facts cache) is still true.
-	undo = fnErr != nil && t.wrote.Load() || d.failedStatementAborts && t.failed.Load()
-	return fnErr, nil, undo
+	undo = fnErr != nil && t.wrote.Load() || d.failedStatementAborts && failure != nil
+	return fnErr, nil, undo, failure
 }
 
 // runInSavepoint runs r.fn inside SAVEPOINT fn. fnErr is what fn returned (or
