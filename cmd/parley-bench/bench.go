@@ -236,7 +236,10 @@ type meter struct {
 // /debug/vars (cmd/parley publishes them as "store").
 type storeStats struct {
 	Commits, Updates int64
-	ok               bool
+	// Reruns: batches run again with savepoints; Checkpoints: the
+	// checkpointer's runs beside the writer (SQLite).
+	Reruns, Checkpoints int64
+	ok                  bool
 }
 
 func readStoreStats(pprofURL string) storeStats {
@@ -250,12 +253,12 @@ func readStoreStats(pprofURL string) storeStats {
 	}
 	defer resp.Body.Close()
 	var v struct {
-		Store *struct{ Commits, Updates int64 } `json:"store"`
+		Store *struct{ Commits, Updates, Reruns, Checkpoints int64 } `json:"store"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&v) != nil || v.Store == nil {
 		return storeStats{}
 	}
-	return storeStats{Commits: v.Store.Commits, Updates: v.Store.Updates, ok: true}
+	return storeStats{Commits: v.Store.Commits, Updates: v.Store.Updates, Reruns: v.Store.Reruns, Checkpoints: v.Store.Checkpoints, ok: true}
 }
 
 // snapshot reads the tool and every server process.
@@ -308,6 +311,8 @@ func (m *meter) fill(r *Result) {
 		}
 		r.Extra["commits_per_s"] = float64(commits) / wall
 		r.Extra["updates_per_commit"] = float64(m.st1.Updates-m.st0.Updates) / float64(commits)
+		r.Extra["batch_reruns"] = float64(m.st1.Reruns - m.st0.Reruns)
+		r.Extra["checkpoints_per_s"] = float64(m.st1.Checkpoints-m.st0.Checkpoints) / wall
 	}
 	if m.s0.HaveInfra && m.s1.HaveInfra {
 		infra := (m.s1.Infra - m.s0.Infra).Seconds()
