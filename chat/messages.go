@@ -22,7 +22,7 @@ type ReadMarker struct {
 // ENOTFOUND if the conversation does not exist or the caller is not a member;
 // ENOTFRIEND if the members of a direct conversation are no longer friends.
 func (s *Service) Send(ctx context.Context, userID, conversationID int64, clientID, body string) (*Message, bool, error) {
-	if err := CheckSend(clientID, body); err != nil {
+	if err := checkSend(clientID, body); err != nil {
 		return nil, false, err
 	}
 	var r sent
@@ -39,9 +39,11 @@ func (s *Service) Send(ctx context.Context, userID, conversationID int64, client
 // what Send would have returned once the message is stored and published.
 // Where the store can (AsyncStore), done runs on the store's answering
 // goroutine, in commit order, so that no goroutine waits per send; it must
-// return quickly and must not call the Service's writing methods.
+// return quickly and must not call the Service's writing methods. With
+// another store SendAsync stores the message as Send does and calls done
+// before it returns.
 func (s *Service) SendAsync(ctx context.Context, userID, conversationID int64, clientID, body string, done func(msg *Message, created bool, err error)) error {
-	if err := CheckSend(clientID, body); err != nil {
+	if err := checkSend(clientID, body); err != nil {
 		return err
 	}
 	r := new(sent)

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -190,106 +189,89 @@ func encodeEventFrame(ev *Event) ([]byte, error) {
 // ticket as its last step, and the caller deposits under it what is to be
 // published, or nothing when the transaction did not commit.
 func (s *Service) update(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
-	var out outbox
-	ticketed := false
-	var ticket uint64
-	err := s.Store.Update(ctx, func(tx Tx) error {
-		if ticketed {
-			// The store runs fn again (PostgreSQL lost a race): the earlier
-			// run's ticket will never commit.
-			s.order.deposit(ctx, ticket, nil, s.publishLogged)
-			ticketed = false
-		}
-		out.notices, out.frames = out.notices[:0], out.frames[:0]
-		if err := fn(tx, &out); err != nil {
-			return err
-		}
-		if len(out.notices) > 0 && s.Bus != nil {
-			ticket, ticketed = s.order.take(), true
-		}
-		return nil
-	})
-	if !ticketed {
-		return err
-	}
-	// The ticket is deposited whatever happens, a panic included: every
-	// later notice of the node waits for it.
-	var notices []Notice
-	defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
-	if err != nil {
-		return err
-	}
-	out.encode(s.Log)
-	notices = out.notices
-	return nil
+	u := &ticketed{s: s, ctx: ctx, fn: fn}
+	err := s.Store.Update(ctx, u.run)
+	u.publish(err)
+	return err
 }
 
 // updateAsync is update for a caller that does not wait (see SendAsync):
 // it returns once fn has its place in the store's queue, or with the error
 // that kept it out, and then gets update's outcome. With an AsyncStore the
 // encoding, the publishing in commit order and then run on the store's
-// answering goroutine; with another store, in a goroutine of their own.
+// answering goroutine. Another store gets update itself, and then its
+// outcome before updateAsync returns.
 func (s *Service) updateAsync(ctx context.Context, fn func(tx Tx, out *outbox) error, then func(error)) error {
 	as, ok := s.Store.(AsyncStore)
 	if !ok {
-		queued, ran := make(chan struct{}), make(chan error, 1)
-		var once sync.Once
-		mark := func() { once.Do(func() { close(queued) }) }
-		go func() {
-			err := s.updateRecovering(WhenQueued(ctx, mark), fn)
-			select {
-			case <-queued:
-				then(err)
-			default:
-				ran <- err // never queued: the caller learns it instead
-			}
-		}()
-		select {
-		case <-queued:
-			return nil
-		case err := <-ran:
-			if err == nil {
-				then(nil) // stored by a store that does not tell queueing
-			}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-	}
-	out := new(outbox)
-	ticketed := false
-	var ticket uint64
-	return as.UpdateAsync(ctx, func(tx Tx) error {
-		if ticketed {
-			s.order.deposit(ctx, ticket, nil, s.publishLogged) // run again: see update
-			ticketed = false
-		}
-		out.notices, out.frames = out.notices[:0], out.frames[:0]
-		if err := fn(tx, out); err != nil {
-			return err
-		}
-		if len(out.notices) > 0 && s.Bus != nil {
-			ticket, ticketed = s.order.take(), true
-		}
+		then(s.updateRecovering(ctx, fn))
 		return nil
-	}, func(err error) {
+	}
+	u := &ticketed{s: s, ctx: ctx, fn: fn}
+	return as.UpdateAsync(ctx, u.run, func(err error) {
 		// then is called whatever happens, a panic while encoding or
 		// publishing included (the caller's socket waits for its answer),
 		// and after the deposit, so that an ack follows its message.
 		defer func() { then(err) }()
-		if ticketed {
-			// Deposited whatever happens, as in update.
-			var notices []Notice
-			defer func() { s.order.deposit(context.WithoutCancel(ctx), ticket, notices, s.publishLogged) }()
-			if err == nil {
-				out.encode(s.Log)
-				notices = out.notices
-			}
-		}
+		u.publish(err)
 	})
 }
 
-// updateRecovering is update for a goroutine of its own, which nothing
-// else guards: a panic after the commit (while encoding) is logged and
-// returned as an internal error.
+// ticketed is one update's way through the store and the Bus: run is the
+// function the store runs (and may run again), publish what follows its
+// answer.
+type ticketed struct {
+	s        *Service
+	ctx      context.Context
+	fn       func(tx Tx, out *outbox) error
+	out      outbox
+	ticket   uint64
+	ticketed bool // run took a ticket that publish must deposit
+}
+
+// run runs fn and, if fn has something to publish, takes a ticket as its
+// last step.
+func (u *ticketed) run(tx Tx) error {
+	if u.ticketed {
+		// The store runs fn again (PostgreSQL lost a race, or the batch
+		// runs again with savepoints): the earlier run's ticket will never
+		// commit.
+		u.s.order.deposit(u.ctx, u.ticket, nil, u.s.publishLogged)
+		u.ticketed = false
+	}
+	u.out.notices, u.out.frames = u.out.notices[:0], u.out.frames[:0]
+	if err := u.fn(tx, &u.out); err != nil {
+		return err
+	}
+	if len(u.out.notices) > 0 && u.s.Bus != nil {
+		u.ticket, u.ticketed = u.s.order.take(), true
+	}
+	return nil
+}
+
+// publish deposits the ticket, if run took one, once the store answered
+// err: the encoded notices if the transaction committed, none otherwise.
+// The ticket is deposited whatever happens, a panic included: every later
+// notice of the node waits for it.
+func (u *ticketed) publish(err error) {
+	if !u.ticketed {
+		return
+	}
+	var notices []Notice
+	defer func() { u.s.order.deposit(context.WithoutCancel(u.ctx), u.ticket, notices, u.s.publishLogged) }()
+	if err != nil {
+		return
+	}
+	u.out.encode(u.s.Log)
+	notices = u.out.notices
+}
+
+// updateRecovering is update for a caller that must get an answer: a
+// panic after the commit (while encoding) is logged and returned as an
+// internal error.
 func (s *Service) updateRecovering(ctx context.Context, fn func(tx Tx, out *outbox) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {

@@ -99,10 +99,9 @@ func checkText(s, field string, maxRunes int) error {
 	return nil
 }
 
-// CheckSend reports what Send would refuse in clientID and body before
-// looking at the store: a transport that pipelines sends (api) answers
-// these at once, as malformed input.
-func CheckSend(clientID, body string) error {
+// checkSend reports what Send and SendAsync refuse in clientID and body
+// before looking at the store.
+func checkSend(clientID, body string) error {
 	if err := checkClientID(clientID); err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"weak"
 
 	"github.com/parleychat/parley/chat"
-	"github.com/parleychat/parley/chattest"
 	"github.com/parleychat/parley/sqlstore"
 )
 
@@ -22,16 +21,7 @@ import (
 func TestUpdateAsyncAnswersInCommitOrder(t *testing.T) {
 	f, alice, _, c := newFriendsFixture(t, MustOpenSQLite)
 	ctx := context.Background()
-	hold, held := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		chattest.MustUpdate(t, f.db, func(chat.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		})
-	})
-	<-held
+	release := holdWriter(t, f.db)
 
 	refused := errors.New("refused")
 	var mu sync.Mutex
@@ -62,8 +52,13 @@ func TestUpdateAsyncAnswersInCommitOrder(t *testing.T) {
 		}
 	}
 	var syncErr error
-	wg.Go(func() { syncErr = f.db.Update(ctx, func(chat.Tx) error { return nil }) })
-	close(hold)
+	var wg sync.WaitGroup
+	queued := make(chan struct{})
+	wg.Go(func() {
+		syncErr = f.db.Update(chat.WhenQueued(ctx, func() { close(queued) }), func(chat.Tx) error { return nil })
+	})
+	<-queued
+	release()
 	wg.Wait()
 	for range n {
 		select {

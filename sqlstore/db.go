@@ -116,7 +116,8 @@ type Stats struct {
 	Updates int64 // Update functions those transactions carried
 	Retries int64 // transactions rolled back and run again after losing a race (PostgreSQL)
 	// Reruns counts batches rolled back and run again with a savepoint per
-	// function because one failed after it wrote (SQLite's lazy savepoints).
+	// function because one failed after it wrote, or (PostgreSQL) one of
+	// their statements failed (lazy savepoints: see writer.attempt).
 	Reruns int64
 	// FactsHits and FactsMisses count the writer's SendFacts calls answered
 	// from its cache and read from the database (SQLite; both 0 elsewhere),

@@ -152,12 +152,13 @@ func (c *factsCache) clearLocked() {
 	c.clears.Add(1)
 }
 
-// statement is told of every statement a writer's transaction runs.
-func (c *factsCache) statement(query string) {
+// statement is told of every statement a writer's transaction runs, and
+// whether it is a plain SELECT (isSelect, which the caller has asked).
+func (c *factsCache) statement(query string, plainSelect bool) {
 	if c == nil {
 		return
 	}
-	if !isSelect(query) && !factsNeutral[query] {
+	if !plainSelect && !factsNeutral[query] {
 		c.clear()
 	}
 }

@@ -11,29 +11,41 @@ import (
 	"github.com/parleychat/parley/sqlstore"
 )
 
-// batchOf runs fns as one batch of the writer, in this order: the writer is
-// held in a batch of its own until all are queued. It returns each one's
-// Update error.
-func batchOf(t *testing.T, db *sqlstore.DB, fns ...func(chat.Tx) error) []error {
+// holdWriter keeps the writer in a batch of its own until release is
+// called, so that what is queued meanwhile shares the next batch, in the
+// order queued. release returns once the held batch has committed.
+func holdWriter(t *testing.T, db *sqlstore.DB) (release func()) {
 	t.Helper()
-	ctx := context.Background()
-	hold, held := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	hold, held, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
 		chattest.MustUpdate(t, db, func(chat.Tx) error {
 			close(held)
 			<-hold
 			return nil
 		})
-	})
+	}()
 	<-held
+	return func() {
+		close(hold)
+		<-done
+	}
+}
+
+// batchOf runs fns as one batch of the writer, in this order (holdWriter).
+// It returns each one's Update error.
+func batchOf(t *testing.T, db *sqlstore.DB, fns ...func(chat.Tx) error) []error {
+	t.Helper()
+	ctx := context.Background()
+	release := holdWriter(t, db)
+	var wg sync.WaitGroup
 	errs := make([]error, len(fns))
 	for i, fn := range fns {
 		queued := make(chan struct{})
 		wg.Go(func() { errs[i] = db.Update(chat.WhenQueued(ctx, func() { close(queued) }), fn) })
 		<-queued
 	}
-	close(hold)
+	release()
 	wg.Wait()
 	return errs
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/parleychat/parley/chat"
@@ -22,35 +21,16 @@ func TestPutOffWritesAreSeenAndSurviveARolledBackNeighbour(t *testing.T) {
 	f.send(alice.ID, c.ID, "a1", "") // the facts cache now knows the conversation
 	ctx := context.Background()
 
-	// The writer is held in a batch of its own until a, b and check are
-	// queued, so that the three share the next one, in this order.
-	hold, held := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		chattest.MustUpdate(t, f.db, func(chat.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		})
-	})
-	<-held
-	errs := make([]error, 3)
-	queue := func(i int, fn func(tx chat.Tx) error) {
-		queued := make(chan struct{})
-		wg.Go(func() { errs[i] = f.db.Update(chat.WhenQueued(ctx, func() { close(queued) }), fn) })
-		<-queued
-	}
-
 	var a *chat.Message
-	queue(0, func(tx chat.Tx) error {
+	first := func(tx chat.Tx) error {
 		a = &chat.Message{ConversationID: c.ID, SenderID: alice.ID, ClientID: "a2", Kind: chat.MessageText, Body: "kept", CreatedAt: f.now}
 		if err := tx.AppendMessage(ctx, a); err != nil {
 			return err
 		}
 		return tx.SetOwnRead(ctx, c.ID, alice.ID, a.Seq)
-	})
+	}
 	undo := errors.New("undo")
-	queue(1, func(tx chat.Tx) error {
+	second := func(tx chat.Tx) error {
 		// A read of its own applies a's put-off writes, inside this
 		// function's savepoint...
 		conv, err := tx.ConversationByID(ctx, c.ID)
@@ -72,14 +52,14 @@ func TestPutOffWritesAreSeenAndSurviveARolledBackNeighbour(t *testing.T) {
 			return err
 		}
 		return undo // ...which its rollback undoes.
-	})
+	}
 	var after *chat.Conversation
-	queue(2, func(tx chat.Tx) (err error) {
+	check := func(tx chat.Tx) (err error) {
 		after, err = tx.ConversationByID(ctx, c.ID)
 		return err
-	})
-	close(hold)
-	wg.Wait()
+	}
+	// The three share a batch, in this order.
+	errs := batchOf(t, f.db, first, second, check)
 	if errs[0] != nil || !errors.Is(errs[1], undo) || errs[2] != nil {
 		t.Fatalf("Update errors %v, want nil, undo, nil", errs)
 	}

@@ -119,7 +119,8 @@ func (t *readTx) query(ctx context.Context, query string, args ...any) (*sql.Row
 // the pending writes it might read: all but a send's INSERT, which reads
 // neither a last_seq nor a marker.
 func (t *readTx) beforeStatement(ctx context.Context, query string) error {
-	if !isSelect(query) {
+	sel := isSelect(query)
+	if !sel {
 		t.wrote.Store(true)
 	}
 	if query != appendInsertQuery {
@@ -127,7 +128,7 @@ func (t *readTx) beforeStatement(ctx context.Context, query string) error {
 			return err
 		}
 	}
-	t.facts.statement(query)
+	t.facts.statement(query, sel)
 	return nil
 }
 

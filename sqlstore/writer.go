@@ -80,7 +80,15 @@ func (db *DB) UpdateAsync(ctx context.Context, fn func(chat.Tx) error, then func
 	if then == nil {
 		return errors.New("sqlstore: UpdateAsync without a function to answer")
 	}
-	if err := ctx.Err(); err != nil {
+	// Counted out by the answerer, once then has returned.
+	return db.enqueue(&writeReq{ctx: ctx, fn: fn, then: then})
+}
+
+// enqueue counts r in (Close waits until it is answered) and queues it, or
+// returns why it could not, counted out again: the store is closed, or r's
+// context ended first.
+func (db *DB) enqueue(r *writeReq) error {
+	if err := r.ctx.Err(); err != nil {
 		return err
 	}
 	db.mu.Lock()
@@ -90,14 +98,13 @@ func (db *DB) UpdateAsync(ctx context.Context, fn func(chat.Tx) error, then func
 	}
 	db.inflight.Add(1)
 	db.mu.Unlock()
-	r := &writeReq{ctx: ctx, fn: fn, then: then}
 	select {
 	case db.queue <- r:
-	case <-ctx.Done():
+	case <-r.ctx.Done():
 		db.inflight.Done()
-		return ctx.Err()
+		return r.ctx.Err()
 	}
-	chat.Queued(ctx)
+	chat.Queued(r.ctx)
 	return nil
 }
 
@@ -131,29 +138,16 @@ func callThen(then func(error), err error) {
 //
 // fn must not call Update or Close (deadlock), must not keep the Tx after it
 // returns, and is run in the writer goroutine. A panic in fn is recovered:
-// fn's changes are rolled back and the panic is returned as an error. On
-// PostgreSQL fn runs again when its batch lost a race with another node's:
-// it must not carry state from one run to the next.
+// fn's changes are rolled back and the panic is returned as an error. fn
+// runs again when its batch lost a race with another node's (PostgreSQL)
+// or ran again with savepoints (see writer.attempt): it must not carry
+// state from one run to the next.
 func (db *DB) Update(ctx context.Context, fn func(chat.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := db.enqueue(r); err != nil {
 		return err
 	}
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return ErrClosed
-	}
-	db.inflight.Add(1)
-	db.mu.Unlock()
 	defer db.inflight.Done()
-
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case db.queue <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	chat.Queued(ctx)
 	select {
 	case err := <-r.done:
 		return err
@@ -177,13 +171,12 @@ type writer struct {
 	// pending is the running transaction's put-off writes (SQLite), nil
 	// where the dialect does not defer them.
 	pending *pendingWrites
-	// lazy is set when the connection may run functions without a
-	// savepoint each (dialect.lazySavepoints, and on SQLite its rollback
-	// hook in place); ended is set by that hook when the connection's
-	// transaction ends by rollback, the writer's own or SQLite's after an
-	// I/O error, a full disk, a lack of memory.
-	lazy  bool
-	ended atomic.Bool
+	// hooked is set while the connection's rollback hook is in place (on
+	// SQLite lazy savepoints need it: see lazy); ended is set by that hook
+	// when the connection's transaction ends by rollback, the writer's own
+	// or SQLite's after an I/O error, a full disk, a lack of memory.
+	hooked bool
+	ended  atomic.Bool
 	// carefulUntil: batches run with a savepoint per function until then,
 	// after a batch had to be run again (see attempt).
 	carefulUntil time.Time
@@ -325,7 +318,7 @@ func (w *writer) attempt(live []*writeReq, alone, careful bool) (race error) {
 		return nil
 	}
 	w.ended.Store(false)
-	lazy := w.lazy && !careful && time.Now().After(w.carefulUntil)
+	lazy := w.lazy() && !careful && time.Now().After(w.carefulUntil)
 	if err := w.db.facts.beganBatch(ctx, conn); err != nil {
 		w.abort(ctx)
 		w.answerAll(live, fmt.Errorf("sqlstore: begin: %w: %w", errUnavailable, err))
@@ -486,8 +479,9 @@ func (w *writer) takeConn(ctx context.Context) (*stmtConn, error) {
 			return nil, err
 		}
 		w.conn = &stmtConn{conn: c, stmts: map[string]*sql.Stmt{}}
-		d := w.db.dialect
-		w.lazy = d.lazySavepoints && (d.failedStatementAborts || w.hookRollback(c))
+		if d := w.db.dialect; d.lazySavepoints && !d.failedStatementAborts {
+			w.hooked = setRollbackHook(c, func() { w.ended.Store(true) })
+		}
 	}
 	return w.conn, nil
 }
@@ -498,15 +492,15 @@ type rollbackHooker interface {
 	RegisterRollbackHook(sqlite.RollbackHookFn)
 }
 
-// hookRollback has c report every rollback of its transaction in w.ended:
-// SQLite's own after an error (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM)
-// included, which leaves no savepoint to find. It reports whether the
-// driver took the hook.
-func (w *writer) hookRollback(c *sql.Conn) bool {
+// setRollbackHook has c call hook at every rollback of its transaction
+// (nil: no longer), SQLite's own after an error (SQLITE_FULL,
+// SQLITE_IOERR, SQLITE_NOMEM) included, which leaves no savepoint to find.
+// It reports whether the driver took the hook.
+func setRollbackHook(c *sql.Conn, hook sqlite.RollbackHookFn) bool {
 	hooked := false
 	_ = c.Raw(func(dc any) error {
 		if h, ok := dc.(rollbackHooker); ok {
-			h.RegisterRollbackHook(func() { w.ended.Store(true) })
+			h.RegisterRollbackHook(hook)
 			hooked = true
 		}
 		return nil
@@ -517,15 +511,11 @@ func (w *writer) hookRollback(c *sql.Conn) bool {
 func (w *writer) dropConn() {
 	w.db.facts.lostConn()
 	if w.conn != nil {
-		if w.lazy && !w.db.dialect.failedStatementAborts {
+		if w.hooked {
 			// The driver keeps hooks in a map of its own, which would keep
 			// the writer (and with it the whole DB) after the connection.
-			_ = w.conn.conn.Raw(func(dc any) error {
-				if h, ok := dc.(rollbackHooker); ok {
-					h.RegisterRollbackHook(nil)
-				}
-				return nil
-			})
+			setRollbackHook(w.conn.conn, nil)
+			w.hooked = false
 		}
 		w.conn.close()
 		w.conn = nil
@@ -536,6 +526,15 @@ func (w *writer) answerAll(reqs []*writeReq, err error) {
 	for _, r := range reqs {
 		w.answer(r, err)
 	}
+}
+
+// lazy reports whether the connection may run functions without a
+// savepoint each: the dialect allows it, and a failed statement either
+// dooms the transaction (which the writer sees) or, on SQLite, the
+// rollback hook reports the transactions SQLite ends by itself.
+func (w *writer) lazy() bool {
+	d := w.db.dialect
+	return d.lazySavepoints && (d.failedStatementAborts || w.hooked)
 }
 
 // rerunCarefully notes that the batch is to run again with savepoints,
